@@ -1,0 +1,288 @@
+//! Log analysis: turns test-runner output into failure records.
+//!
+//! One parser per language sits behind [`LogParser`]; [`analyze`] picks the parser
+//! that recognises the log best (or the one `LOG_PARSER_LANGUAGE` names).
+//!
+//! Invariants:
+//! - log text is untrusted data: nothing here executes or follows it, and every
+//!   record is bounded (message and excerpt lengths);
+//! - paths in records are workspace-relative; frames outside the workspace (the
+//!   standard library, `site-packages`, virtualenvs) are kept but flagged, so the
+//!   repair stage never picks them as files to patch.
+
+mod python;
+
+pub use python::PythonParser;
+
+use serde::Serialize;
+
+/// What sort of failure a record describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// A test failed with no more specific cause in the log.
+    TestFailure,
+    /// An assertion did not hold.
+    Assertion,
+    /// The code does not compile or parse.
+    Syntax,
+    /// A module, package or imported name is missing.
+    Import,
+    /// An exception raised while running the code (name, attribute, type, index ...).
+    Runtime,
+    /// A test or step ran out of time.
+    Timeout,
+    /// The network, the runner or a registry failed: not a code fault.
+    Infrastructure,
+}
+
+/// One stack frame found in a log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Frame {
+    /// Workspace-relative path when `in_workspace`, else the path as printed.
+    pub file: String,
+    /// 1-based line.
+    pub line: u32,
+    /// Enclosing function, when the log says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
+    /// Whether the path is a file of the workspace that may be patched.
+    pub in_workspace: bool,
+}
+
+/// One failure found in a log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    /// The runner's own test id (`tests/test_calc.py::test_add`).
+    pub test: Option<String>,
+    /// Workspace file where the failure surfaced (innermost workspace frame).
+    pub file: Option<String>,
+    /// Line in `file`.
+    pub line: Option<u32>,
+    /// Classification.
+    pub kind: FailureKind,
+    /// Exception or error type (`NameError`), when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_type: Option<String>,
+    /// The error message.
+    pub message: String,
+    /// The log lines that show the failure.
+    pub excerpt: String,
+    /// Stack frames, outermost first.
+    pub frames: Vec<Frame>,
+}
+
+/// Run-level test counts, when the log states them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Tests that ran.
+    pub run: u32,
+    /// Tests that passed.
+    pub passed: u32,
+    /// Tests that failed (including errors).
+    pub failed: u32,
+    /// Tests skipped.
+    pub skipped: u32,
+}
+
+/// The result of analysing one log.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Analysis {
+    /// The test framework recognised (`pytest`, `unittest`, `python`).
+    pub framework: Option<String>,
+    /// Counts, when the log states them.
+    pub counts: Option<Counts>,
+    /// Failures in log order.
+    pub failures: Vec<Failure>,
+}
+
+/// A parser for one language's test and build output.
+pub trait LogParser {
+    /// The language name, as `LOG_PARSER_LANGUAGE` spells it.
+    fn language(&self) -> &'static str;
+    /// How strongly the log looks like this language's output (0 = not at all).
+    fn detect(&self, log: &str) -> u32;
+    /// Extracts the failures.
+    fn parse(&self, log: &str, paths: &PathMapper) -> Analysis;
+}
+
+/// Maps paths printed in a log to workspace-relative paths.
+#[derive(Debug, Clone, Default)]
+pub struct PathMapper {
+    roots: Vec<String>,
+}
+
+/// Folders whose files are never the project's own code.
+const FOREIGN_MARKERS: &[&str] =
+    &["site-packages/", "dist-packages/", "node_modules/", "/lib/python", "<frozen", "<string>"];
+const FOREIGN_PREFIXES: &[&str] = &[".venv/", "venv/", ".tox/", ".nox/", "env/", ".eggs/"];
+
+impl PathMapper {
+    /// A mapper that strips any of these absolute roots (the workspace and its scratch copies).
+    pub fn new<I: IntoIterator<Item = S>, S: Into<String>>(roots: I) -> Self {
+        let mut roots: Vec<String> = roots
+            .into_iter()
+            .map(|r| {
+                let r: String = r.into();
+                format!("{}/", r.trim_end_matches('/'))
+            })
+            .collect();
+        // Longest first, so a scratch copy nested in the workspace maps correctly.
+        roots.sort_by_key(|r| std::cmp::Reverse(r.len()));
+        Self { roots }
+    }
+
+    /// Returns the workspace-relative path, or `None` for a file outside the workspace.
+    pub fn map(&self, printed: &str) -> Option<String> {
+        let printed = printed.trim();
+        if printed.is_empty() || FOREIGN_MARKERS.iter().any(|m| printed.contains(m)) {
+            return None;
+        }
+        let rel = if printed.starts_with('/') {
+            let root = self.roots.iter().find(|r| printed.starts_with(r.as_str()))?;
+            &printed[root.len()..]
+        } else {
+            printed
+        };
+        let rel = rel.trim_start_matches("./");
+        if rel.is_empty() || rel.split('/').any(|c| c == "..") || FOREIGN_PREFIXES.iter().any(|p| rel.starts_with(p)) {
+            return None;
+        }
+        Some(rel.to_string())
+    }
+
+    /// A frame for a printed path, flagged by whether it lies in the workspace.
+    pub fn frame(&self, printed: &str, line: u32, function: Option<String>) -> Frame {
+        match self.map(printed) {
+            Some(file) => Frame { file, line, function, in_workspace: true },
+            None => Frame { file: printed.to_string(), line, function, in_workspace: false },
+        }
+    }
+}
+
+/// Whether a workspace path names a test file rather than code under test.
+pub fn is_test_path(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    path.split('/').any(|c| c == "tests" || c == "test" || c == "testing")
+        || name.starts_with("test_")
+        || name.ends_with("_test.py")
+        || name == "conftest.py"
+}
+
+/// Removes ANSI escape sequences and carriage-return overwrites from a log.
+pub fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                // CSI: parameters and intermediates, then one final byte in @..~
+                for n in chars.by_ref() {
+                    if ('@'..='~').contains(&n) {
+                        break;
+                    }
+                }
+            } else {
+                chars.next();
+            }
+        } else if c != '\r' {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The parsers self-heal knows, in detection order.
+fn parsers() -> Vec<Box<dyn LogParser>> {
+    vec![Box::new(PythonParser)]
+}
+
+/// Analyses a log with the parser that fits it best, or the one `language` names.
+pub fn analyze(log: &str, paths: &PathMapper, language: Option<&str>) -> Analysis {
+    let log = strip_ansi(log);
+    let parsers = parsers();
+    let chosen = match language {
+        Some(lang) => parsers.iter().find(|p| p.language() == lang),
+        None => parsers
+            .iter()
+            .map(|p| (p.detect(&log), p))
+            .filter(|(score, _)| *score > 0)
+            .max_by_key(|(score, _)| *score)
+            .map(|(_, p)| p),
+    };
+    chosen.map(|p| p.parse(&log, paths)).unwrap_or_default()
+}
+
+/// Classifies an error type name.
+pub fn classify(error_type: Option<&str>) -> FailureKind {
+    let Some(t) = error_type else { return FailureKind::TestFailure };
+    let short = t.rsplit('.').next().unwrap_or(t);
+    match short {
+        "SyntaxError" | "IndentationError" | "TabError" => FailureKind::Syntax,
+        "ImportError" | "ModuleNotFoundError" => FailureKind::Import,
+        "AssertionError" => FailureKind::Assertion,
+        "TimeoutError" | "Timeout" | "TimeoutExpired" => FailureKind::Timeout,
+        "ConnectionError"
+        | "ConnectionRefusedError"
+        | "ConnectionResetError"
+        | "gaierror"
+        | "SSLError"
+        | "MaxRetryError"
+        | "ReadTimeout"
+        | "ConnectTimeout" => FailureKind::Infrastructure,
+        _ => FailureKind::Runtime,
+    }
+}
+
+/// Cuts text to at most `max` bytes on a character boundary, marking the cut.
+pub fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_roots_and_rejects_foreign_paths() {
+        let m = PathMapper::new(["/tmp/ws", "/tmp/scratch/copy"]);
+        assert_eq!(m.map("/tmp/ws/src/calc.py").as_deref(), Some("src/calc.py"));
+        assert_eq!(m.map("/tmp/scratch/copy/calc.py").as_deref(), Some("calc.py"));
+        assert_eq!(m.map("tests/test_calc.py").as_deref(), Some("tests/test_calc.py"));
+        assert_eq!(m.map("./calc.py").as_deref(), Some("calc.py"));
+        assert_eq!(m.map("/usr/lib/python3.11/json/decoder.py"), None);
+        assert_eq!(m.map("/tmp/ws/.venv/lib/python3.11/site-packages/x.py"), None);
+        assert_eq!(m.map("/tmp/wsx/calc.py"), None, "a sibling folder is not the workspace");
+        assert_eq!(m.map("../outside.py"), None);
+        assert_eq!(m.map("<frozen importlib._bootstrap>"), None);
+    }
+
+    #[test]
+    fn test_paths() {
+        assert!(is_test_path("tests/test_calc.py"));
+        assert!(is_test_path("test_calc.py"));
+        assert!(is_test_path("pkg/calc_test.py"));
+        assert!(is_test_path("conftest.py"));
+        assert!(!is_test_path("calc.py"));
+        assert!(!is_test_path("src/contest.py"));
+    }
+
+    #[test]
+    fn strips_ansi() {
+        assert_eq!(strip_ansi("\u{1b}[31mFAILED\u{1b}[0m x\r\n"), "FAILED x\n");
+    }
+
+    #[test]
+    fn truncates_on_char_boundary() {
+        assert_eq!(truncate("héllo", 2), "h…");
+        assert_eq!(truncate("abc", 5), "abc");
+    }
+}

@@ -1,0 +1,384 @@
+//! Python: pytest (failure sections, collection errors, the short summary,
+//! counts), unittest (`FAIL:`/`ERROR:` blocks) and bare tracebacks, including the
+//! `File "…", line N` / caret form of `SyntaxError`.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::{Analysis, Counts, Failure, Frame, LogParser, PathMapper, classify, truncate};
+
+/// Reads Python test output.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PythonParser;
+
+static SECTION: LazyLock<Regex> = LazyLock::new(|| re(r"^_{2,} (.+?) _{2,}$"));
+static BANNER: LazyLock<Regex> = LazyLock::new(|| re(r"^={3,} ?(.*?) ?={3,}$"));
+static LOCATION: LazyLock<Regex> = LazyLock::new(|| re(r"^([^\s:][^:]*?):(\d+):(?: in (\S+)| (\w[\w.]*))?\s*$"));
+static NATIVE_FRAME: LazyLock<Regex> = LazyLock::new(|| re(r#"^\s*File "([^"]+)", line (\d+)(?:, in (\S+))?"#));
+static EXCEPTION: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Failed|Failure)|[A-Z]\w*Error)(?::\s?(.*))?$")
+});
+static SUMMARY: LazyLock<Regex> = LazyLock::new(|| re(r"^(FAILED|ERROR) ([^\s(]\S*)(?: - (.*))?$"));
+static COUNT: LazyLock<Regex> = LazyLock::new(|| re(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)"));
+static UNITTEST: LazyLock<Regex> = LazyLock::new(|| re(r"^(FAIL|ERROR): (\S+) \(([\w.]+)\)"));
+static UNITTEST_RAN: LazyLock<Regex> = LazyLock::new(|| re(r"^Ran (\d+) tests? in "));
+static UNITTEST_END: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^(?:OK|FAILED) ?\((?:failures=(\d+))?(?:, )?(?:errors=(\d+))?(?:, )?(?:skipped=(\d+))?"));
+
+#[allow(clippy::expect_used)] // the patterns are constants, checked by the tests
+fn re(pattern: &str) -> Regex {
+    Regex::new(pattern).expect("valid regex")
+}
+
+/// Longest message and excerpt kept per failure.
+const MAX_MESSAGE: usize = 2_000;
+const MAX_EXCERPT_LINES: usize = 60;
+
+/// A failure under construction.
+#[derive(Default)]
+struct Draft {
+    test: Option<String>,
+    lines: Vec<String>,
+    frames: Vec<Frame>,
+    error_type: Option<String>,
+    message: Option<String>,
+    /// Whether `message` came from an exception line (which beats any other E line).
+    message_is_exception: bool,
+    syntax_at: Option<Frame>,
+}
+
+impl Draft {
+    fn titled(test: Option<String>) -> Self {
+        Self { test, ..Self::default() }
+    }
+
+    /// Reads one line of a failure section or traceback.
+    fn feed(&mut self, line: &str, paths: &PathMapper) {
+        self.lines.push(line.to_string());
+        let (is_e, body) = match line.strip_prefix('E') {
+            Some(rest) if rest.starts_with(' ') || rest.is_empty() => (true, rest.trim()),
+            _ => (false, line),
+        };
+        if let Some(c) = NATIVE_FRAME.captures(body) {
+            let frame = paths.frame(&c[1], c[2].parse().unwrap_or(0), c.get(3).map(|m| m.as_str().to_string()));
+            // `File "x", line N` with no function is where a SyntaxError points.
+            if c.get(3).is_none() {
+                self.syntax_at = Some(frame.clone());
+            }
+            self.frames.push(frame);
+            return;
+        }
+        if !is_e {
+            if let Some(c) = LOCATION.captures(line) {
+                let frame = paths.frame(&c[1], c[2].parse().unwrap_or(0), c.get(3).map(|m| m.as_str().to_string()));
+                if let Some(exc) = c.get(4) {
+                    self.error_type.get_or_insert_with(|| exc.as_str().to_string());
+                }
+                // pytest repeats the crash location after the last frame: keep one copy.
+                if self.frames.last().is_none_or(|f| f.file != frame.file || f.line != frame.line) {
+                    self.frames.push(frame);
+                }
+                return;
+            }
+        }
+        let candidate = body.trim();
+        if (is_e || !line.starts_with(' ')) && !self.message_is_exception {
+            if let Some(c) = EXCEPTION.captures(candidate) {
+                self.error_type = Some(c[1].to_string());
+                self.message = Some(c.get(2).map_or("", |m| m.as_str()).to_string());
+                self.message_is_exception = true;
+            } else if is_e && !candidate.is_empty() && self.message.is_none() {
+                self.message = Some(candidate.to_string());
+            }
+        }
+    }
+
+    fn finish(self) -> Failure {
+        let error_type = self.error_type.or_else(|| {
+            self.message.as_ref().filter(|m| m.starts_with("assert ")).map(|_| "AssertionError".to_string())
+        });
+        let located = self
+            .syntax_at
+            .clone()
+            .filter(|f| f.in_workspace)
+            .or_else(|| self.frames.iter().rev().find(|f| f.in_workspace).cloned());
+        let excerpt_lines: Vec<&str> = if self.lines.len() > MAX_EXCERPT_LINES {
+            let head = self.lines.iter().take(10).map(String::as_str);
+            let tail = self.lines.iter().skip(self.lines.len() - (MAX_EXCERPT_LINES - 10)).map(String::as_str);
+            head.chain(std::iter::once("[…]")).chain(tail).collect()
+        } else {
+            self.lines.iter().map(String::as_str).collect()
+        };
+        Failure {
+            test: self.test,
+            file: located.as_ref().map(|f| f.file.clone()),
+            line: located.map(|f| f.line),
+            kind: classify(error_type.as_deref()),
+            error_type,
+            message: truncate(self.message.as_deref().unwrap_or("").trim(), MAX_MESSAGE),
+            excerpt: excerpt_lines.join("\n").trim_matches('\n').to_string(),
+            frames: self.frames,
+        }
+    }
+}
+
+impl LogParser for PythonParser {
+    fn language(&self) -> &'static str {
+        "python"
+    }
+
+    fn detect(&self, log: &str) -> u32 {
+        let mut score = 0;
+        for (needle, weight) in [
+            ("test session starts", 5),
+            ("short test summary info", 5),
+            ("Traceback (most recent call last)", 3),
+            (".py:", 1),
+            ("pytest", 2),
+            ("\nRan ", 1),
+        ] {
+            if log.contains(needle) {
+                score += weight;
+            }
+        }
+        score
+    }
+
+    fn parse(&self, log: &str, paths: &PathMapper) -> Analysis {
+        let mut failures: Vec<Failure> = Vec::new();
+        let mut summary: Vec<(String, Option<String>)> = Vec::new();
+        let mut counts: Option<Counts> = None;
+        let mut framework: Option<&str> = None;
+        let mut draft: Option<Draft> = None;
+        // Inside a pytest FAILURES/ERRORS section a traceback belongs to the current draft.
+        let mut in_pytest_section = false;
+
+        for line in log.lines() {
+            if let Some(c) = SECTION.captures(line) {
+                failures.extend(draft.take().map(Draft::finish));
+                let title = c[1].trim();
+                let test = title.strip_prefix("ERROR collecting ").unwrap_or(title).to_string();
+                draft = Some(Draft::titled(Some(test)));
+                in_pytest_section = true;
+                framework = Some("pytest");
+                continue;
+            }
+            if let Some(c) = BANNER.captures(line) {
+                let title = &c[1];
+                if title.contains("test session starts") || title.contains("short test summary") {
+                    framework = Some("pytest");
+                }
+                if title.starts_with("FAILURES") || title.starts_with("ERRORS") {
+                    framework = Some("pytest");
+                }
+                if let Some(found) = parse_counts(title) {
+                    counts = Some(found);
+                }
+                failures.extend(draft.take().map(Draft::finish));
+                in_pytest_section = false;
+                continue;
+            }
+            if let Some(c) = SUMMARY.captures(line) {
+                failures.extend(draft.take().map(Draft::finish));
+                in_pytest_section = false;
+                summary.push((c[2].to_string(), c.get(3).map(|m| m.as_str().to_string())));
+                continue;
+            }
+            if let Some(c) = UNITTEST.captures(line) {
+                failures.extend(draft.take().map(Draft::finish));
+                framework = Some("unittest");
+                // Python 3.11+ prints the full id in the parentheses, older ones only the class.
+                let id = if c[3].ends_with(&format!(".{}", &c[2])) {
+                    c[3].to_string()
+                } else {
+                    format!("{}.{}", &c[3], &c[2])
+                };
+                draft = Some(Draft::titled(Some(id)));
+                continue;
+            }
+            if UNITTEST_RAN.is_match(line) || UNITTEST_END.is_match(line) {
+                if let Some(c) = UNITTEST_RAN.captures(line) {
+                    let run = c[1].parse().unwrap_or(0);
+                    counts = Some(Counts { run, ..Counts::default() });
+                } else if let (Some(c), Some(n)) = (UNITTEST_END.captures(line), counts.as_mut()) {
+                    let num = |i: usize| c.get(i).and_then(|m| m.as_str().parse::<u32>().ok()).unwrap_or(0);
+                    n.failed = num(1) + num(2);
+                    n.skipped = num(3);
+                    n.passed = n.run.saturating_sub(n.failed + n.skipped);
+                }
+                failures.extend(draft.take().map(Draft::finish));
+                continue;
+            }
+            if !in_pytest_section && line.starts_with("Traceback (most recent call last)") {
+                // A traceback outside pytest: starts a failure unless a unittest block is open.
+                if draft.as_ref().is_none_or(|d| !d.frames.is_empty() || d.message.is_some()) {
+                    failures.extend(draft.take().map(Draft::finish));
+                    draft = Some(Draft::default());
+                    framework.get_or_insert("python");
+                }
+            }
+            if framework.is_none() || framework == Some("pytest") {
+                if let Some(found) = parse_counts(line) {
+                    counts = Some(found);
+                }
+            }
+            if let Some(d) = draft.as_mut() {
+                d.feed(line, paths);
+                // A bare traceback ends at its exception line.
+                if !in_pytest_section && d.message_is_exception && framework == Some("python") {
+                    failures.extend(draft.take().map(Draft::finish));
+                }
+            }
+        }
+        failures.extend(draft.take().map(Draft::finish));
+        merge_summary(&mut failures, summary);
+        failures.retain(|f| f.test.is_some() || !f.frames.is_empty() || !f.message.is_empty());
+        Analysis { framework: framework.map(str::to_string), counts, failures }
+    }
+}
+
+/// Reads pytest's closing counts: `2 failed, 3 passed, 1 skipped in 0.12s`.
+fn parse_counts(line: &str) -> Option<Counts> {
+    let trimmed = line.trim().trim_matches('=').trim();
+    if !(trimmed.contains(" in ") && trimmed.ends_with('s')) {
+        return None;
+    }
+    let mut counts = Counts::default();
+    let mut any = false;
+    for c in COUNT.captures_iter(trimmed) {
+        let n: u32 = c[1].parse().unwrap_or(0);
+        any = true;
+        match &c[2] {
+            "passed" | "xpassed" => counts.passed += n,
+            "failed" | "error" | "errors" => counts.failed += n,
+            "skipped" | "xfailed" => counts.skipped += n,
+            _ => {}
+        }
+    }
+    counts.run = counts.passed + counts.failed;
+    any.then_some(counts)
+}
+
+/// Gives each failure the runner's full test id from the short summary, and adds
+/// the summary entries that had no failure section (`--tb=no`, `-rf` only).
+fn merge_summary(failures: &mut Vec<Failure>, summary: Vec<(String, Option<String>)>) {
+    for (nodeid, message) in summary {
+        let dotted = nodeid.replace("::", ".");
+        let found = failures.iter_mut().find(|f| {
+            f.test.as_deref().is_some_and(|t| t == nodeid || dotted.ends_with(&format!(".{t}")))
+        });
+        match found {
+            Some(f) => f.test = Some(nodeid),
+            None => {
+                let message = message.unwrap_or_default();
+                let (error_type, text) = match EXCEPTION.captures(&message) {
+                    Some(c) => (Some(c[1].to_string()), c.get(2).map_or("", |m| m.as_str()).to_string()),
+                    None if message.starts_with("assert") => (Some("AssertionError".to_string()), message.clone()),
+                    None => (None, message.clone()),
+                };
+                let file = nodeid.split("::").next().map(str::to_string);
+                failures.push(Failure {
+                    test: Some(nodeid),
+                    file,
+                    line: None,
+                    kind: classify(error_type.as_deref()),
+                    error_type,
+                    message: truncate(&text, MAX_MESSAGE),
+                    excerpt: String::new(),
+                    frames: Vec::new(),
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::{FailureKind, analyze};
+
+    const PYTEST_RUN: &str = include_str!("../../tests/fixtures/pytest/runtime.txt");
+    const PYTEST_COLLECT: &str = include_str!("../../tests/fixtures/pytest/collection_syntax.txt");
+
+    fn mapper() -> PathMapper {
+        PathMapper::new(["/tmp/pyt"])
+    }
+
+    #[test]
+    fn pytest_failures_with_ids_frames_and_counts() {
+        let a = analyze(PYTEST_RUN, &mapper(), None);
+        assert_eq!(a.framework.as_deref(), Some("pytest"));
+        assert_eq!(a.counts, Some(Counts { run: 4, passed: 0, failed: 4, skipped: 0 }));
+        let ids: Vec<_> = a.failures.iter().map(|f| f.test.clone().unwrap_or_default()).collect();
+        assert_eq!(
+            ids,
+            [
+                "tests/test_calc.py::test_add",
+                "tests/test_calc.py::test_div",
+                "tests/test_calc.py::TestX::test_p[1]",
+                "tests/test_calc.py::TestX::test_p[2]"
+            ]
+        );
+        let add = &a.failures[0];
+        assert_eq!(add.kind, FailureKind::Assertion);
+        assert_eq!(add.message, "assert 6 == 5");
+        assert_eq!((add.file.as_deref(), add.line), (Some("tests/test_calc.py"), Some(5)));
+        let div = &a.failures[1];
+        assert_eq!(div.error_type.as_deref(), Some("NameError"));
+        assert_eq!(div.kind, FailureKind::Runtime);
+        assert_eq!(div.message, "name 'undefined_name' is not defined");
+        assert_eq!((div.file.as_deref(), div.line), (Some("calc.py"), Some(8)));
+        let files: Vec<_> = div.frames.iter().map(|f| (f.file.as_str(), f.line)).collect();
+        assert_eq!(files, [("tests/test_calc.py", 8), ("calc.py", 5), ("calc.py", 8)]);
+    }
+
+    #[test]
+    fn pytest_collection_syntax_error_points_at_source() {
+        let a = analyze(PYTEST_COLLECT, &mapper(), None);
+        assert_eq!(a.failures.len(), 1, "{:#?}", a.failures);
+        let f = &a.failures[0];
+        assert_eq!(f.test.as_deref(), Some("tests/test_calc.py"));
+        assert_eq!(f.kind, FailureKind::Syntax);
+        assert_eq!(f.message, "expected ':'");
+        assert_eq!((f.file.as_deref(), f.line), (Some("calc.py"), Some(1)));
+        assert!(f.frames.iter().any(|fr| !fr.in_workspace && fr.file.contains("site-packages")));
+        assert_eq!(a.counts.as_ref().map(|c| c.failed), Some(1));
+    }
+
+    #[test]
+    fn bare_traceback() {
+        let log = "Traceback (most recent call last):\n  File \"/tmp/pyt/main.py\", line 3, in <module>\n    run()\n  File \"/tmp/pyt/app/core.py\", line 10, in run\n    return 1 / 0\nZeroDivisionError: division by zero\n";
+        let a = analyze(log, &mapper(), None);
+        assert_eq!(a.failures.len(), 1);
+        let f = &a.failures[0];
+        assert_eq!(f.error_type.as_deref(), Some("ZeroDivisionError"));
+        assert_eq!((f.file.as_deref(), f.line), (Some("app/core.py"), Some(10)));
+    }
+
+    #[test]
+    fn unittest_blocks_and_counts() {
+        let log = "F.\n======================================================================\nFAIL: test_add (test_calc.TestCalc.test_add)\n----------------------------------------------------------------------\nTraceback (most recent call last):\n  File \"/tmp/pyt/test_calc.py\", line 6, in test_add\n    self.assertEqual(add(2, 3), 5)\nAssertionError: 6 != 5\n\n----------------------------------------------------------------------\nRan 2 tests in 0.001s\n\nFAILED (failures=1)\n";
+        let a = analyze(log, &mapper(), None);
+        assert_eq!(a.framework.as_deref(), Some("unittest"));
+        assert_eq!(a.failures.len(), 1, "{:#?}", a.failures);
+        assert_eq!(a.failures[0].test.as_deref(), Some("test_calc.TestCalc.test_add"));
+        assert_eq!(a.failures[0].message, "6 != 5");
+        assert_eq!(a.counts, Some(Counts { run: 2, passed: 1, failed: 1, skipped: 0 }));
+    }
+
+    #[test]
+    fn summary_only() {
+        let log = "FAILED tests/test_a.py::test_x - ZeroDivisionError: division by zero\n1 failed, 2 passed in 0.01s\n";
+        let a = analyze(log, &mapper(), Some("python"));
+        assert_eq!(a.failures.len(), 1);
+        assert_eq!(a.failures[0].error_type.as_deref(), Some("ZeroDivisionError"));
+        assert_eq!(a.counts, Some(Counts { run: 3, passed: 2, failed: 1, skipped: 0 }));
+    }
+
+    #[test]
+    fn nothing_in_garbage() {
+        let a = analyze("\u{0}\u{1b}[\n::::\n____  ____\nE\nFAILED\n", &mapper(), Some("python"));
+        assert!(a.failures.iter().all(|f| f.message.len() <= MAX_MESSAGE + 4));
+    }
+}

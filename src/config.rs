@@ -1,0 +1,430 @@
+//! Settings: one place that reads the environment, a `.env` file, Action inputs
+//! (`INPUT_*`) and command-line overrides, in that order of increasing precedence.
+//!
+//! Invariants:
+//! - the names of the Python tool self-heal replaces are kept (`DRY_RUN`,
+//!   `MAX_RETRY_ATTEMPTS`, `ALLOWED_PATH_PREFIXES`, `OPENAI_*`, ...);
+//! - an empty value means "unset", so an Action input left blank never overrides a default;
+//! - secrets are held in [`Secret`], whose `Debug` and `Display` print `***`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A value that must never be printed: its `Debug` and `Display` show `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value itself, for the one place that has to send it (an HTTP header).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// A setting that could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A value did not parse as the type the setting needs.
+    #[error("invalid value for {name}: {value:?} is not {expected}")]
+    Invalid {
+        /// The setting's name.
+        name: &'static str,
+        /// The value given.
+        value: String,
+        /// What was expected, in words.
+        expected: &'static str,
+    },
+    /// The `.env` file exists but could not be read.
+    #[error("could not read {path}: {source}")]
+    DotEnv {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Where the tests are run to prove a patch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ValidationBackend {
+    /// The test command in a scratch copy of the workspace on this machine.
+    Local,
+}
+
+impl ValidationBackend {
+    fn parse(value: &str) -> Result<Self, ConfigError> {
+        match value.to_ascii_lowercase().as_str() {
+            "local" => Ok(Self::Local),
+            _ => Err(ConfigError::Invalid {
+                name: "VALIDATION",
+                value: value.to_string(),
+                expected: "\"local\" (the docker backend is not built yet)",
+            }),
+        }
+    }
+}
+
+/// Raw key/value settings gathered from every source before typing.
+#[derive(Debug, Default, Clone)]
+pub struct RawSettings {
+    values: BTreeMap<String, String>,
+}
+
+impl RawSettings {
+    /// Reads `.env` in `cwd` (if present), then the process environment, then the
+    /// Action inputs (`INPUT_<NAME>`), each later source winning.
+    pub fn gather(cwd: &Path) -> Result<Self, ConfigError> {
+        let mut raw = Self::default();
+        let dotenv = cwd.join(".env");
+        match std::fs::read_to_string(&dotenv) {
+            Ok(text) => raw.extend(parse_dotenv(&text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(ConfigError::DotEnv { path: dotenv, source }),
+        }
+        raw.extend(utf8_env());
+        let inputs: Vec<(String, String)> = utf8_env()
+            .filter_map(|(k, v)| {
+                let name = k.strip_prefix("INPUT_")?;
+                input_alias(name).map(|n| (n.to_string(), v))
+            })
+            .collect();
+        raw.extend(inputs);
+        Ok(raw)
+    }
+
+    /// Builds from explicit pairs (tests, and callers that do not want the process environment).
+    pub fn from_pairs<I, K, V>(pairs: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let mut raw = Self::default();
+        raw.extend(pairs.into_iter().map(|(k, v)| (k.into(), v.into())));
+        raw
+    }
+
+    /// Sets one value, as a command-line flag does.
+    pub fn set(&mut self, name: &str, value: impl Into<String>) {
+        self.values.insert(name.to_string(), value.into());
+    }
+
+    fn extend<I: IntoIterator<Item = (String, String)>>(&mut self, pairs: I) {
+        for (k, v) in pairs {
+            // An empty value means unset: a blank Action input must not clear a default.
+            if v.trim().is_empty() {
+                continue;
+            }
+            self.values.insert(k, v);
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
+    }
+
+    fn bool(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(v) => match v.to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => Ok(true),
+                "0" | "false" | "no" | "off" => Ok(false),
+                _ => Err(ConfigError::Invalid { name, value: v.to_string(), expected: "a boolean (true/false)" }),
+            },
+        }
+    }
+
+    fn number(&self, name: &'static str, default: u64, min: u64) -> Result<u64, ConfigError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(v) => v.parse::<u64>().ok().filter(|n| *n >= min).ok_or(ConfigError::Invalid {
+                name,
+                value: v.to_string(),
+                expected: if min > 0 { "a whole number of at least 1" } else { "a whole number" },
+            }),
+        }
+    }
+}
+
+/// The process environment, less the variables whose name or value is not UTF-8
+/// (`std::env::vars` would panic on those).
+fn utf8_env() -> impl Iterator<Item = (String, String)> {
+    std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+}
+
+/// Maps an Action input name (`INPUT_DRY_RUN`) to the setting it stands for.
+fn input_alias(input: &str) -> Option<&'static str> {
+    Some(match input {
+        "DRY_RUN" => "DRY_RUN",
+        "OPENAI_API_KEY" => "OPENAI_API_KEY",
+        "OPENAI_BASE_URL" => "OPENAI_BASE_URL",
+        "MODEL" => "OPENAI_MODEL",
+        "MAX_ATTEMPTS" => "MAX_RETRY_ATTEMPTS",
+        "ALLOWED_PATHS" => "ALLOWED_PATH_PREFIXES",
+        "VALIDATION" => "VALIDATION",
+        "TEST_COMMAND" => "TEST_COMMAND",
+        "MAX_TOKENS" => "MAX_TOKENS_PER_RUN",
+        "GIT_ENABLED" => "GIT_ENABLED",
+        "GITHUB_TOKEN" => "GITHUB_TOKEN",
+        _ => return None,
+    })
+}
+
+/// Parses a `.env` file: `KEY=VALUE` lines, `export ` prefixes, `#` comments and
+/// single- or double-quoted values. Malformed lines are skipped.
+pub fn parse_dotenv(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let Some((key, value)) = line.split_once('=') else { continue };
+        let key = key.trim();
+        if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            continue;
+        }
+        let value = value.trim();
+        let value = if let Some(inner) = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+            inner.replace("\\n", "\n").replace("\\\"", "\"")
+        } else if let Some(inner) = value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) {
+            inner.to_string()
+        } else {
+            // Unquoted: a ` #` starts a comment.
+            value.split(" #").next().unwrap_or("").trim().to_string()
+        };
+        out.push((key.to_string(), value));
+    }
+    out
+}
+
+/// How to reach an OpenAI-compatible chat endpoint.
+#[derive(Debug, Clone)]
+pub struct ModelSettings {
+    /// `OPENAI_API_KEY`; local servers (Ollama, vLLM) may need none.
+    pub api_key: Option<Secret>,
+    /// `OPENAI_BASE_URL`, e.g. `http://127.0.0.1:11434/v1`.
+    pub base_url: String,
+    /// `OPENAI_MODEL`.
+    pub model: String,
+    /// `MODEL_TIMEOUT` seconds for one call.
+    pub timeout: Duration,
+    /// `MODEL_MAX_RETRIES`: further tries after a 429, a 5xx or a transport error.
+    pub max_retries: u32,
+    /// `MODEL_RETRY_DELAY_MS`: first back-off delay, doubled each retry.
+    pub retry_delay: Duration,
+}
+
+impl ModelSettings {
+    /// Whether a model can be called at all: a key, or an explicit local endpoint.
+    pub fn configured(&self) -> bool {
+        self.api_key.is_some() || self.base_url != DEFAULT_OPENAI_BASE_URL
+    }
+}
+
+/// The public OpenAI endpoint, used when `OPENAI_BASE_URL` is unset.
+pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+
+/// Every typed setting of a run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `DRY_RUN`: find and validate a fix but write nothing.
+    pub dry_run: bool,
+    /// `MAX_RETRY_ATTEMPTS`: model attempts per run.
+    pub max_attempts: u32,
+    /// `ALLOWED_PATH_PREFIXES`: when non-empty, only files under these may be patched.
+    pub allowed_path_prefixes: Vec<String>,
+    /// The model endpoint.
+    pub model: ModelSettings,
+    /// `GITHUB_TOKEN`, kept only so that it can be masked and withheld from tests.
+    pub github_token: Option<Secret>,
+    /// `GIT_ENABLED`: commit and push the fix (publishing stage).
+    pub git_enabled: bool,
+    /// `REQUIRE_APPROVAL`: ask a human before writing.
+    pub require_approval: bool,
+    /// `AUTO_APPROVE_PATCHES`: approval is given in advance.
+    pub auto_approve: bool,
+    /// `OFFLINE_MODE`: no network calls to GitHub.
+    pub offline: bool,
+    /// `LOG_PARSER_LANGUAGE`: force a parser instead of detecting one.
+    pub log_parser_language: Option<String>,
+    /// `VALIDATION`: where tests run.
+    pub validation: ValidationBackend,
+    /// `VALIDATION_TIMEOUT` for one test run.
+    pub validation_timeout: Duration,
+    /// `TEST_COMMAND` run through `sh -c` when no command follows `--`.
+    pub test_command: Option<String>,
+    /// `RESULTS_DIR`: relative paths are taken from the workspace.
+    pub results_dir: PathBuf,
+    /// `PROMPTS_DIR`: templates that override the built-in ones.
+    pub prompts_dir: Option<PathBuf>,
+    /// `MAX_PROMPT_TOKENS`: rough budget for the code context of one prompt.
+    pub max_prompt_tokens: u64,
+    /// `MAX_TOKENS_PER_RUN`: stop calling the model past this many tokens (0 = no cap).
+    pub max_tokens_per_run: u64,
+}
+
+impl Settings {
+    /// Types the raw settings, rejecting values that do not parse.
+    pub fn from_raw(raw: &RawSettings) -> Result<Self, ConfigError> {
+        let secret = |name: &str| raw.get(name).map(Secret::new);
+        let prefixes = raw
+            .get("ALLOWED_PATH_PREFIXES")
+            .map(|v| {
+                v.split(',')
+                    .map(|p| p.trim().trim_start_matches("./").trim_end_matches('/').to_string())
+                    .filter(|p| !p.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Self {
+            dry_run: raw.bool("DRY_RUN", false)?,
+            max_attempts: u32::try_from(raw.number("MAX_RETRY_ATTEMPTS", 3, 1)?.min(20)).unwrap_or(3),
+            allowed_path_prefixes: prefixes,
+            model: ModelSettings {
+                api_key: secret("OPENAI_API_KEY"),
+                base_url: raw
+                    .get("OPENAI_BASE_URL")
+                    .unwrap_or(DEFAULT_OPENAI_BASE_URL)
+                    .trim_end_matches('/')
+                    .to_string(),
+                model: raw.get("OPENAI_MODEL").unwrap_or("gpt-4o-mini").to_string(),
+                timeout: Duration::from_secs(raw.number("MODEL_TIMEOUT", 120, 1)?),
+                max_retries: u32::try_from(raw.number("MODEL_MAX_RETRIES", 3, 0)?.min(10)).unwrap_or(3),
+                retry_delay: Duration::from_millis(raw.number("MODEL_RETRY_DELAY_MS", 1000, 0)?),
+            },
+            github_token: secret("GITHUB_TOKEN"),
+            git_enabled: raw.bool("GIT_ENABLED", false)?,
+            require_approval: raw.bool("REQUIRE_APPROVAL", false)?,
+            auto_approve: raw.bool("AUTO_APPROVE_PATCHES", false)?,
+            offline: raw.bool("OFFLINE_MODE", false)?,
+            log_parser_language: raw.get("LOG_PARSER_LANGUAGE").map(|v| v.to_ascii_lowercase()),
+            validation: raw
+                .get("VALIDATION")
+                .map(ValidationBackend::parse)
+                .transpose()?
+                .unwrap_or(ValidationBackend::Local),
+            validation_timeout: Duration::from_secs(raw.number("VALIDATION_TIMEOUT", 600, 1)?),
+            test_command: raw.get("TEST_COMMAND").map(str::to_string),
+            results_dir: PathBuf::from(raw.get("RESULTS_DIR").unwrap_or("results")),
+            prompts_dir: raw.get("PROMPTS_DIR").map(PathBuf::from),
+            max_prompt_tokens: raw.number("MAX_PROMPT_TOKENS", 6000, 1)?,
+            max_tokens_per_run: raw.number("MAX_TOKENS_PER_RUN", 0, 0)?,
+        })
+    }
+
+    /// The literal values of every secret setting, for masking.
+    pub fn secret_values(&self) -> Vec<String> {
+        [&self.model.api_key, &self.github_token]
+            .into_iter()
+            .flatten()
+            .map(|s| s.expose().to_string())
+            .filter(|s| s.len() >= 4)
+            .collect()
+    }
+}
+
+/// One row of the settings table: name, default, meaning. README mirrors it.
+pub const SETTINGS_TABLE: &[(&str, &str, &str)] = &[
+    ("DRY_RUN", "false", "find and validate a fix, write nothing"),
+    ("MAX_RETRY_ATTEMPTS", "3", "model attempts per run"),
+    ("ALLOWED_PATH_PREFIXES", "(all)", "comma-separated prefixes a patch may touch"),
+    ("OPENAI_API_KEY", "-", "key for the model endpoint"),
+    ("OPENAI_BASE_URL", DEFAULT_OPENAI_BASE_URL, "any OpenAI-compatible endpoint"),
+    ("OPENAI_MODEL", "gpt-4o-mini", "model name"),
+    ("MODEL_TIMEOUT", "120", "seconds for one model call"),
+    ("MODEL_MAX_RETRIES", "3", "retries after 429/5xx/transport errors"),
+    ("VALIDATION", "local", "where tests run"),
+    ("VALIDATION_TIMEOUT", "600", "seconds for one test run"),
+    ("TEST_COMMAND", "-", "test command when none follows `--`"),
+    ("RESULTS_DIR", "results", "run records, failure memory, metrics"),
+    ("PROMPTS_DIR", "-", "prompt templates overriding the built-in ones"),
+    ("MAX_PROMPT_TOKENS", "6000", "budget for the code context of one prompt"),
+    ("MAX_TOKENS_PER_RUN", "0", "stop calling the model past this (0 = no cap)"),
+    ("REQUIRE_APPROVAL", "false", "ask before writing a fix"),
+    ("AUTO_APPROVE_PATCHES", "false", "approval given in advance"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_never_prints() {
+        let s = Secret::new("sk-live-123456");
+        assert_eq!(format!("{s:?} {s}"), "*** ***");
+        let settings = Settings::from_raw(&RawSettings::from_pairs([("OPENAI_API_KEY", "sk-live-123456")])).unwrap();
+        assert!(!format!("{settings:?}").contains("sk-live"));
+    }
+
+    #[test]
+    fn dotenv_forms() {
+        let parsed = parse_dotenv("# c\nexport A=1\nB=\"two words\"\nC='x#y'\nD=plain # note\nbad line\n=x\n");
+        assert_eq!(
+            parsed,
+            vec![
+                ("A".into(), "1".into()),
+                ("B".into(), "two words".into()),
+                ("C".into(), "x#y".into()),
+                ("D".into(), "plain".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        let s = Settings::from_raw(&RawSettings::default()).unwrap();
+        assert!(!s.dry_run);
+        assert_eq!(s.max_attempts, 3);
+        assert!(!s.model.configured());
+        let mut raw = RawSettings::from_pairs([("DRY_RUN", "yes"), ("ALLOWED_PATH_PREFIXES", " src/, ./lib ,")]);
+        raw.set("MAX_RETRY_ATTEMPTS", "5");
+        let s = Settings::from_raw(&raw).unwrap();
+        assert!(s.dry_run);
+        assert_eq!(s.max_attempts, 5);
+        assert_eq!(s.allowed_path_prefixes, vec!["src", "lib"]);
+    }
+
+    #[test]
+    fn empty_value_is_unset() {
+        let s = Settings::from_raw(&RawSettings::from_pairs([("MAX_RETRY_ATTEMPTS", "  ")])).unwrap();
+        assert_eq!(s.max_attempts, 3);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = Settings::from_raw(&RawSettings::from_pairs([("DRY_RUN", "maybe")])).unwrap_err();
+        assert!(err.to_string().contains("DRY_RUN"), "{err}");
+        let err = Settings::from_raw(&RawSettings::from_pairs([("MAX_RETRY_ATTEMPTS", "0")])).unwrap_err();
+        assert!(err.to_string().contains("MAX_RETRY_ATTEMPTS"), "{err}");
+    }
+
+    #[test]
+    fn local_endpoint_counts_as_configured() {
+        let s =
+            Settings::from_raw(&RawSettings::from_pairs([("OPENAI_BASE_URL", "http://127.0.0.1:11434/v1/")])).unwrap();
+        assert!(s.model.configured());
+        assert_eq!(s.model.base_url, "http://127.0.0.1:11434/v1");
+    }
+}

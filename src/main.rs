@@ -1,0 +1,365 @@
+//! The `self-heal` command: parses arguments, sets up logging, calls the
+//! library and maps the outcome to an exit code (see `self_heal::exit`).
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use self_heal::config::{RawSettings, Settings};
+use self_heal::pipeline::{RunResult, Status};
+use self_heal::validate::TestCommand;
+use self_heal::{analysis, approval, check, demo, exit, pipeline};
+
+/// Repairs failing tests: finds the fault, patches it, proves the patch by running the tests.
+#[derive(Parser)]
+#[command(name = "self-heal", version, about, propagate_version = true)]
+struct Cli {
+    /// Print one JSON object on stdout instead of a human summary on stderr.
+    #[arg(long, global = true)]
+    json: bool,
+    /// More detail on stderr (-v debug, -vv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Only warnings and errors on stderr.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the tests; if they fail, find the fault, patch it and prove the patch.
+    Fix(FixArgs),
+    /// Pre-flight check: one PASS/FAIL line per requirement.
+    Check(FixArgs),
+    /// Break a sample project in a temporary copy and repair it.
+    Demo(DemoArgs),
+    /// Read a test log and print the failures found in it.
+    Analyze(AnalyzeArgs),
+}
+
+#[derive(Args)]
+struct Common {
+    /// The project to repair.
+    #[arg(long, default_value = ".")]
+    workspace: PathBuf,
+    /// Find and validate a fix but write nothing (DRY_RUN).
+    #[arg(long)]
+    dry_run: bool,
+    /// Where tests run (VALIDATION): local.
+    #[arg(long)]
+    validation: Option<String>,
+    /// Model attempts (MAX_RETRY_ATTEMPTS).
+    #[arg(long)]
+    max_attempts: Option<u32>,
+    /// Results folder (RESULTS_DIR), relative to the workspace unless absolute.
+    #[arg(long)]
+    results_dir: Option<PathBuf>,
+    /// Comma-separated path prefixes a patch may touch (ALLOWED_PATH_PREFIXES).
+    #[arg(long)]
+    allowed_paths: Option<String>,
+    /// Model name (OPENAI_MODEL).
+    #[arg(long)]
+    model: Option<String>,
+    /// OpenAI-compatible endpoint (OPENAI_BASE_URL).
+    #[arg(long)]
+    base_url: Option<String>,
+}
+
+#[derive(Args)]
+struct FixArgs {
+    #[command(flatten)]
+    common: Common,
+    /// The test command, after `--` (else TEST_COMMAND, run with sh -c).
+    #[arg(last = true)]
+    test_command: Vec<String>,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Sample to break: 1-10 or a folder name (default: 4 with a model, 7 without).
+    #[arg(long)]
+    sample: Option<String>,
+    /// The sample_projects folder.
+    #[arg(long)]
+    samples: Option<PathBuf>,
+    /// Keep the temporary project and print where it is.
+    #[arg(long)]
+    keep: bool,
+}
+
+#[derive(Args)]
+struct AnalyzeArgs {
+    /// A text log file.
+    path: PathBuf,
+    /// Parser to use instead of detection (LOG_PARSER_LANGUAGE).
+    #[arg(long)]
+    language: Option<String>,
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = match (quiet, verbose) {
+        (true, _) => "warn",
+        (false, 0) => "info",
+        (false, 1) => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_env("SELF_HEAL_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(format!("self_heal={default},warn")));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .with_ansi(approval::colour_enabled())
+        .init();
+}
+
+fn settings_for(common: Option<&Common>, cwd: &Path) -> Result<Settings, String> {
+    let mut raw = RawSettings::gather(cwd).map_err(|e| e.to_string())?;
+    if let Some(c) = common {
+        if c.dry_run {
+            raw.set("DRY_RUN", "true");
+        }
+        let flags = [
+            ("VALIDATION", c.validation.clone()),
+            ("MAX_RETRY_ATTEMPTS", c.max_attempts.map(|n| n.to_string())),
+            ("RESULTS_DIR", c.results_dir.as_ref().map(|p| p.display().to_string())),
+            ("ALLOWED_PATH_PREFIXES", c.allowed_paths.clone()),
+            ("OPENAI_MODEL", c.model.clone()),
+            ("OPENAI_BASE_URL", c.base_url.clone()),
+        ];
+        for (name, value) in flags {
+            if let Some(v) = value {
+                raw.set(name, v);
+            }
+        }
+    }
+    Settings::from_raw(&raw).map_err(|e| e.to_string())
+}
+
+fn test_command(args: &[String], settings: &Settings) -> Option<TestCommand> {
+    if !args.is_empty() {
+        Some(TestCommand::Argv(args.to_vec()))
+    } else {
+        settings.test_command.clone().map(TestCommand::Shell)
+    }
+}
+
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(exit::USAGE)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose, cli.quiet);
+    let cwd = match std::env::current_dir() {
+        Ok(d) => d,
+        Err(e) => return usage_error(&format!("could not read the current folder: {e}")),
+    };
+    match cli.command {
+        Command::Fix(args) => fix(args, cli.json, &cwd).await,
+        Command::Check(args) => run_check(args, cli.json, &cwd).await,
+        Command::Demo(args) => run_demo(args, cli.json, &cwd).await,
+        Command::Analyze(args) => run_analyze(args, cli.json),
+    }
+}
+
+async fn fix(args: FixArgs, json: bool, cwd: &Path) -> ExitCode {
+    let settings = match settings_for(Some(&args.common), cwd) {
+        Ok(s) => s,
+        Err(e) => return usage_error(&e),
+    };
+    let Some(command) = test_command(&args.test_command, &settings) else {
+        return usage_error("no test command: put it after `--` (self-heal fix -- pytest) or set TEST_COMMAND");
+    };
+    let interactive = std::io::stdin().is_terminal();
+    match pipeline::fix(&args.common.workspace, command, &settings, cwd, interactive).await {
+        Ok(result) => finish(&result, json, &settings),
+        Err(e) => usage_error(&settings_mask(&settings, &e.to_string())),
+    }
+}
+
+fn settings_mask(settings: &Settings, text: &str) -> String {
+    self_heal::secrets::Masker::new(settings.secret_values()).mask(text)
+}
+
+/// Prints the result (JSON on stdout, or a summary on stderr) and maps it to the exit code.
+fn finish(result: &RunResult, json: bool, settings: &Settings) -> ExitCode {
+    if json {
+        match serde_json::to_string(result) {
+            Ok(text) => println!("{}", settings_mask(settings, &text)),
+            Err(e) => eprintln!("error: could not serialise the result: {e}"),
+        }
+    } else {
+        eprint!("{}", settings_mask(settings, &summary(result)));
+    }
+    ExitCode::from(exit::for_run(result))
+}
+
+/// The human summary of a run.
+fn summary(r: &RunResult) -> String {
+    let mut out = String::from("\n");
+    let status = match r.status {
+        Status::Repaired if r.applied => "REPAIRED: the fix is in the working tree".to_string(),
+        Status::Repaired => "REPAIRED (dry run: nothing was written)".to_string(),
+        Status::NothingToFix => "NOTHING TO FIX: the tests pass".to_string(),
+        Status::NotRepaired => format!("NOT REPAIRED: {}", r.reason.as_deref().unwrap_or("no validated fix")),
+        Status::Rejected => format!("VALIDATED BUT NOT APPLIED: {}", r.reason.as_deref().unwrap_or("rejected")),
+    };
+    out.push_str(&status);
+    out.push('\n');
+    if let Some(d) = &r.diagnosis {
+        out.push_str(&format!("\nDiagnosis:\n{d}\n"));
+    }
+    if let Some(diff) = &r.diff {
+        let shown = if approval::colour_enabled() { approval::colour_diff(diff) } else { diff.clone() };
+        out.push_str(&format!(
+            "\nPatch ({} tier):\n{shown}",
+            match r.tier {
+                Some(pipeline::Tier::Rule) => "rule",
+                _ => "model",
+            }
+        ));
+    }
+    let v = &r.validation;
+    let outcome = |run: &Option<self_heal::validate::TestRun>| {
+        run.as_ref()
+            .map(|t| format!("{:?} (exit {:?}, {} ms)", t.outcome, t.exit_code, t.duration_ms))
+            .unwrap_or_else(|| "-".into())
+    };
+    out.push_str(&format!(
+        "\nValidation ({}): {}\n  before: {}\n  after:  {}\n",
+        v.backend,
+        v.command,
+        outcome(&v.before),
+        outcome(&v.after)
+    ));
+    out.push_str(&format!(
+        "Attempts: {}   model calls: {}   tokens: {} prompt + {} completion\n",
+        r.attempts, r.llm_calls, r.tokens.prompt, r.tokens.completion
+    ));
+    if let Some(f) = &r.results_file {
+        out.push_str(&format!("Record: {f}\n"));
+    }
+    out
+}
+
+async fn run_check(args: FixArgs, json: bool, cwd: &Path) -> ExitCode {
+    let settings = match settings_for(Some(&args.common), cwd) {
+        Ok(s) => s,
+        Err(e) => {
+            println!("FAIL  settings: {e}");
+            return ExitCode::from(exit::USAGE);
+        }
+    };
+    let command = test_command(&args.test_command, &settings);
+    let prompts_dir = self_heal::repair::prompts::Prompts::locate(settings.prompts_dir.as_deref(), cwd);
+    let lines = check::run(&settings, &args.common.workspace, command.as_ref(), prompts_dir.as_deref()).await;
+    if json {
+        println!("{}", serde_json::json!({ "passed": check::passed(&lines), "checks": lines }));
+    } else {
+        for l in &lines {
+            println!(
+                "{:<5} {}: {}",
+                format!("{:?}", l.verdict).to_uppercase(),
+                l.name,
+                settings_mask(&settings, &l.detail)
+            );
+        }
+    }
+    ExitCode::from(if check::passed(&lines) { exit::OK } else { exit::USAGE })
+}
+
+async fn run_demo(args: DemoArgs, json: bool, cwd: &Path) -> ExitCode {
+    let mut settings = match settings_for(None, cwd) {
+        Ok(s) => s,
+        Err(e) => return usage_error(&e),
+    };
+    // The demo repairs its own temporary copy: no approval prompt, results inside the copy.
+    settings.dry_run = false;
+    settings.require_approval = false;
+    settings.results_dir = PathBuf::from("results");
+    let samples = match demo::locate_samples(args.samples.as_deref(), cwd) {
+        Ok(s) => s,
+        Err(e) => return usage_error(&e.to_string()),
+    };
+    let wanted =
+        args.sample.clone().unwrap_or_else(|| if settings.model.configured() { "4".into() } else { "7".into() });
+    let sample = match demo::find_sample(&samples, &wanted) {
+        Ok(s) => s,
+        Err(e) => return usage_error(&e.to_string()),
+    };
+    if !demo::pytest_available() {
+        return usage_error(&demo::DemoError::NoPytest.to_string());
+    }
+    let dir = match tempfile::Builder::new().prefix("self-heal-demo-").tempdir() {
+        Ok(d) => d,
+        Err(e) => return usage_error(&format!("could not create a temporary folder: {e}")),
+    };
+    let spec = match demo::prepare(&sample, dir.path()) {
+        Ok(s) => s,
+        Err(e) => return usage_error(&e.to_string()),
+    };
+    let name = sample.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    eprintln!(
+        "demo: copied sample {name} to {} and broke {} ({}: expect {})",
+        dir.path().display(),
+        spec.file,
+        spec.class,
+        spec.expect
+    );
+    if !settings.model.configured() {
+        eprintln!("demo: no model configured (OPENAI_API_KEY / OPENAI_BASE_URL): the rule tier repairs without one");
+    }
+    let command =
+        TestCommand::Argv(["python3", "-m", "pytest", "-q", "-p", "no:cacheprovider"].map(String::from).to_vec());
+    let result = pipeline::fix(dir.path(), command, &settings, cwd, false).await;
+    let code = match result {
+        Ok(r) => finish(&r, json, &settings),
+        Err(e) => usage_error(&settings_mask(&settings, &e.to_string())),
+    };
+    if args.keep {
+        let kept = dir.keep();
+        eprintln!("demo: the repaired project is kept at {}", kept.display());
+    }
+    code
+}
+
+fn run_analyze(args: AnalyzeArgs, json: bool) -> ExitCode {
+    let text = match std::fs::read(&args.path) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(e) => return usage_error(&format!("could not read {}: {e}", args.path.display())),
+    };
+    let language = args.language.or_else(|| std::env::var("LOG_PARSER_LANGUAGE").ok()).map(|l| l.to_ascii_lowercase());
+    let a = analysis::analyze(&text, &analysis::PathMapper::default(), language.as_deref());
+    if json {
+        let failures: Vec<_> = a
+            .failures
+            .iter()
+            .map(|f| serde_json::json!({"test": f.test, "file": f.file, "line": f.line, "kind": f.kind, "message": f.message, "excerpt": f.excerpt}))
+            .collect();
+        println!("{}", serde_json::json!({"framework": a.framework, "counts": a.counts, "failures": failures}));
+    } else {
+        eprintln!("framework: {}", a.framework.as_deref().unwrap_or("unknown"));
+        if let Some(c) = &a.counts {
+            eprintln!("counts: {} run, {} passed, {} failed, {} skipped", c.run, c.passed, c.failed, c.skipped);
+        }
+        for f in &a.failures {
+            eprintln!(
+                "- {} [{:?}] {}:{} {}",
+                f.test.as_deref().unwrap_or("-"),
+                f.kind,
+                f.file.as_deref().unwrap_or("?"),
+                f.line.unwrap_or(0),
+                f.message.lines().next().unwrap_or("")
+            );
+        }
+    }
+    ExitCode::from(exit::OK)
+}

@@ -1,0 +1,591 @@
+//! Edit formats: reads the edits out of a model reply and applies them to file text.
+//!
+//! Preferred: search/replace blocks (several files allowed). Also accepted: a
+//! unified diff (in a ```diff block or bare) and a whole-file replacement in a
+//! fenced block whose path is named. Application is tolerant of whitespace and
+//! indentation drift but never guesses between two equally good places.
+//!
+//! Invariants: a reply is untrusted text; nothing here touches the disk. A reply
+//! that does not parse or does not apply is an [`EditError`], never a panic.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// One edit proposed by a reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Edit {
+    /// Replace `search` with `replace` in `path` (empty `search` creates the file).
+    SearchReplace {
+        /// File, as the reply names it.
+        path: String,
+        /// Text to find.
+        search: String,
+        /// Text to put instead.
+        replace: String,
+    },
+    /// Hunks of a unified diff for one file.
+    Diff {
+        /// File, as the diff names it.
+        path: String,
+        /// The hunks, in order.
+        hunks: Vec<Hunk>,
+    },
+    /// The complete new contents of one file.
+    WholeFile {
+        /// File, as the reply names it.
+        path: String,
+        /// New contents.
+        content: String,
+    },
+}
+
+impl Edit {
+    /// The path the edit names.
+    pub fn path(&self) -> &str {
+        match self {
+            Edit::SearchReplace { path, .. } | Edit::Diff { path, .. } | Edit::WholeFile { path, .. } => path,
+        }
+    }
+}
+
+/// One hunk of a unified diff.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hunk {
+    /// 1-based old start from the `@@` header, a hint only (models miscount).
+    pub old_start: usize,
+    /// Lines that must be present (context and removals).
+    pub old: Vec<String>,
+    /// Lines that replace them (context and additions).
+    pub new: Vec<String>,
+}
+
+/// Why a reply could not become a patch.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EditError {
+    /// No edit in any accepted format.
+    #[error(
+        "the reply holds no edit in a format self-heal reads (search/replace blocks, a unified diff, or a whole file with its path)"
+    )]
+    NoEdits,
+    /// A block was opened and not closed.
+    #[error("malformed edit block: {0}")]
+    Malformed(String),
+    /// The text to replace is not in the file.
+    #[error("the text to replace was not found in {path}")]
+    NotFound {
+        /// The file.
+        path: String,
+    },
+    /// The text to replace is in the file more than once.
+    #[error("the text to replace matches {count} places in {path}; refusing to guess")]
+    Ambiguous {
+        /// The file.
+        path: String,
+        /// How many places.
+        count: usize,
+    },
+    /// The edit names a file that does not exist (and does not create it).
+    #[error("{path} does not exist")]
+    MissingFile {
+        /// The file.
+        path: String,
+    },
+    /// A whole-file block that looks like a fragment.
+    #[error("the whole-file block for {path} looks truncated ({reason}); refusing to rewrite the file")]
+    Truncated {
+        /// The file.
+        path: String,
+        /// Why it looks truncated.
+        reason: String,
+    },
+    /// A diff that deletes a file.
+    #[error("deleting {path} is not allowed")]
+    Deletion {
+        /// The file.
+        path: String,
+    },
+}
+
+static SEARCH_START: LazyLock<Regex> = LazyLock::new(|| re(r"^\s*<{5,9} ?SEARCH\s*$"));
+static DIVIDER: LazyLock<Regex> = LazyLock::new(|| re(r"^\s*={5,9}\s*$"));
+static REPLACE_END: LazyLock<Regex> = LazyLock::new(|| re(r"^\s*>{5,9} ?REPLACE\s*$"));
+static HUNK: LazyLock<Regex> = LazyLock::new(|| re(r"^@@ -(\d+)(?:,\d+)? \+\d+(?:,\d+)? @@"));
+static FENCE: LazyLock<Regex> = LazyLock::new(|| re(r"^\s*(`{3,}|~{3,})\s*(.*)$"));
+static PATHLIKE: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^[\w.@+-]+(?:/[\w.@+-]+)*\.[A-Za-z0-9]+$|^[\w.@+-]+(?:/[\w.@+-]+)+$"));
+
+#[allow(clippy::expect_used)] // the patterns are constants, checked by the tests
+fn re(pattern: &str) -> Regex {
+    Regex::new(pattern).expect("valid regex")
+}
+
+/// Reads every edit out of a reply, in the most specific format it uses.
+pub fn parse_reply(reply: &str) -> Result<Vec<Edit>, EditError> {
+    let lines: Vec<&str> = reply.lines().collect();
+    let blocks = parse_search_replace(&lines)?;
+    if !blocks.is_empty() {
+        return Ok(blocks);
+    }
+    let diffs = parse_unified_diff(&lines)?;
+    if !diffs.is_empty() {
+        return Ok(diffs);
+    }
+    let whole = parse_whole_files(&lines);
+    if !whole.is_empty() {
+        return Ok(whole);
+    }
+    Err(EditError::NoEdits)
+}
+
+/// Cleans a line that may name a file: `**calc.py**`, `` `src/x.py` ``, `File: x.py`, `# x.py`.
+fn path_in(line: &str) -> Option<String> {
+    let mut s = line.trim().trim_matches(|c| c == '*' || c == '`' || c == '#' || c == '"' || c == '\'').trim();
+    for label in ["File:", "file:", "Path:", "path:", "Filename:", "filename:"] {
+        if let Some(rest) = s.strip_prefix(label) {
+            s = rest.trim().trim_matches(|c| c == '*' || c == '`');
+        }
+    }
+    let s = s.trim_end_matches(':').trim();
+    PATHLIKE.is_match(s).then(|| s.to_string())
+}
+
+/// A path named in a fence's info string: ```` ```python:src/x.py ````, ```` ```src/x.py ````, `title="x.py"`.
+fn path_in_fence_info(info: &str) -> Option<String> {
+    info.split(|c: char| c.is_whitespace() || c == ':' || c == '=' || c == '"')
+        .filter(|t| t.contains('.') || t.contains('/'))
+        .find_map(path_in)
+}
+
+fn parse_search_replace(lines: &[&str]) -> Result<Vec<Edit>, EditError> {
+    let mut edits = Vec::new();
+    let mut last_path: Option<String> = None;
+    let mut i = 0;
+    while i < lines.len() {
+        if !SEARCH_START.is_match(lines[i]) {
+            i += 1;
+            continue;
+        }
+        // The path: the nearest line above that names a file, looking through a fence line.
+        let mut path = None;
+        for back in (i.saturating_sub(4)..i).rev() {
+            let line = lines[back].trim();
+            if line.is_empty() {
+                continue;
+            }
+            if let Some(c) = FENCE.captures(line) {
+                if let Some(p) = path_in_fence_info(&c[2]) {
+                    path = Some(p);
+                    break;
+                }
+                continue;
+            }
+            path = path_in(line);
+            break;
+        }
+        let path = path.or_else(|| last_path.clone()).ok_or_else(|| {
+            EditError::Malformed(format!("search/replace block at line {} does not name its file", i + 1))
+        })?;
+        let mut search = Vec::new();
+        let mut replace = Vec::new();
+        let mut j = i + 1;
+        while j < lines.len() && !DIVIDER.is_match(lines[j]) {
+            search.push(lines[j]);
+            j += 1;
+        }
+        if j >= lines.len() {
+            return Err(EditError::Malformed(format!("search block for {path} has no ======= divider")));
+        }
+        j += 1;
+        while j < lines.len() && !REPLACE_END.is_match(lines[j]) {
+            replace.push(lines[j]);
+            j += 1;
+        }
+        if j >= lines.len() {
+            return Err(EditError::Malformed(format!(
+                "search/replace block for {path} is not closed with >>>>>>> REPLACE"
+            )));
+        }
+        edits.push(Edit::SearchReplace {
+            path: path.clone(),
+            search: join_lines(&search),
+            replace: join_lines(&replace),
+        });
+        last_path = Some(path);
+        i = j + 1;
+    }
+    Ok(edits)
+}
+
+fn join_lines(lines: &[&str]) -> String {
+    if lines.is_empty() { String::new() } else { format!("{}\n", lines.join("\n")) }
+}
+
+fn diff_path(header: &str) -> String {
+    let name = header.split('\t').next().unwrap_or(header).trim();
+    let name = name.strip_prefix("a/").or_else(|| name.strip_prefix("b/")).unwrap_or(name);
+    name.to_string()
+}
+
+fn parse_unified_diff(lines: &[&str]) -> Result<Vec<Edit>, EditError> {
+    let mut edits: Vec<Edit> = Vec::new();
+    let mut i = 0;
+    while i + 1 < lines.len() {
+        let (Some(old), Some(new)) = (lines[i].strip_prefix("--- "), lines[i + 1].strip_prefix("+++ ")) else {
+            i += 1;
+            continue;
+        };
+        let new_path = diff_path(new);
+        if new_path == "/dev/null" {
+            return Err(EditError::Deletion { path: diff_path(old) });
+        }
+        i += 2;
+        let mut hunks = Vec::new();
+        while i < lines.len() {
+            let Some(c) = HUNK.captures(lines[i]) else { break };
+            let old_start = c[1].parse().unwrap_or(1);
+            let mut hunk = Hunk { old_start, old: Vec::new(), new: Vec::new() };
+            i += 1;
+            while i < lines.len() {
+                let line = lines[i];
+                if line.starts_with("@@")
+                    || (line.starts_with("--- ") && lines.get(i + 1).is_some_and(|l| l.starts_with("+++ ")))
+                {
+                    break;
+                }
+                if let Some(rest) = line.strip_prefix('+') {
+                    hunk.new.push(rest.to_string());
+                } else if let Some(rest) = line.strip_prefix('-') {
+                    hunk.old.push(rest.to_string());
+                } else if let Some(rest) = line.strip_prefix(' ') {
+                    hunk.old.push(rest.to_string());
+                    hunk.new.push(rest.to_string());
+                } else if line.is_empty() {
+                    // Many models drop the space of a blank context line.
+                    hunk.old.push(String::new());
+                    hunk.new.push(String::new());
+                } else if line.starts_with('\\') {
+                    // "\ No newline at end of file"
+                } else {
+                    break;
+                }
+                i += 1;
+            }
+            // Trailing blank "context" picked up before a fence or prose is not part of the hunk.
+            while hunk.old.last().is_some_and(String::is_empty) && hunk.new.last().is_some_and(String::is_empty) {
+                hunk.old.pop();
+                hunk.new.pop();
+            }
+            hunks.push(hunk);
+        }
+        if hunks.is_empty() {
+            return Err(EditError::Malformed(format!("diff for {new_path} has no @@ hunk")));
+        }
+        edits.push(Edit::Diff { path: new_path, hunks });
+    }
+    Ok(edits)
+}
+
+fn parse_whole_files(lines: &[&str]) -> Vec<Edit> {
+    let mut edits = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let Some(c) = FENCE.captures(lines[i]) else {
+            i += 1;
+            continue;
+        };
+        let fence = c[1].to_string();
+        let info = c[2].trim().to_string();
+        let start = i + 1;
+        let mut end = start;
+        while end < lines.len() && lines[end].trim() != fence {
+            end += 1;
+        }
+        let lang = info.split_whitespace().next().unwrap_or("");
+        let path = path_in_fence_info(&info)
+            .or_else(|| (0..i).rev().map(|b| lines[b].trim()).find(|l| !l.is_empty()).and_then(path_in));
+        if let (Some(path), false) = (path, lang == "diff" || lang == "patch") {
+            edits.push(Edit::WholeFile { path, content: join_lines(&lines[start..end.min(lines.len())]) });
+        }
+        i = end + 1;
+    }
+    edits
+}
+
+/// Applies edits to file contents. `read` gives a file's current text (`None` when
+/// it does not exist). Returns the new text of every file touched, in first-touched order.
+pub fn apply(edits: &[Edit], read: impl Fn(&str) -> Option<String>) -> Result<Vec<(String, String)>, EditError> {
+    let mut order: Vec<String> = Vec::new();
+    let mut current: BTreeMap<String, Option<String>> = BTreeMap::new();
+    for edit in edits {
+        let path = edit.path().to_string();
+        if !current.contains_key(&path) {
+            current.insert(path.clone(), read(&path));
+            order.push(path.clone());
+        }
+        let text = current.get(&path).cloned().flatten();
+        let updated = match edit {
+            Edit::SearchReplace { search, replace, .. } => {
+                apply_search_replace(&path, text.as_deref(), search, replace)?
+            }
+            Edit::Diff { hunks, .. } => {
+                let mut text = text.ok_or_else(|| EditError::MissingFile { path: path.clone() })?;
+                for hunk in hunks {
+                    text = apply_hunk(&path, &text, hunk)?;
+                }
+                text
+            }
+            Edit::WholeFile { content, .. } => {
+                check_whole_file(&path, text.as_deref(), content)?;
+                content.clone()
+            }
+        };
+        current.insert(path, Some(updated));
+    }
+    Ok(order.into_iter().filter_map(|p| current.remove(&p).flatten().map(|t| (p, t))).collect())
+}
+
+fn check_whole_file(path: &str, before: Option<&str>, after: &str) -> Result<(), EditError> {
+    let lazy = ["... rest of", "# ...", "// ...", "(rest of file", "existing code"];
+    if let Some(marker) = lazy.iter().find(|m| after.contains(**m) && !before.is_some_and(|b| b.contains(**m))) {
+        return Err(EditError::Truncated {
+            path: path.to_string(),
+            reason: format!("it contains the placeholder {marker:?}"),
+        });
+    }
+    if let Some(before) = before {
+        let (old, new) = (before.lines().count(), after.lines().count());
+        if old > 40 && new * 2 < old {
+            return Err(EditError::Truncated {
+                path: path.to_string(),
+                reason: format!("{new} lines for a file of {old}"),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn apply_search_replace(path: &str, text: Option<&str>, search: &str, replace: &str) -> Result<String, EditError> {
+    let Some(text) = text else {
+        // A new file: only from an empty SEARCH.
+        return if search.trim().is_empty() {
+            Ok(replace.to_string())
+        } else {
+            Err(EditError::MissingFile { path: path.to_string() })
+        };
+    };
+    if search.trim().is_empty() {
+        return if text.trim().is_empty() {
+            Ok(replace.to_string())
+        } else {
+            Err(EditError::Ambiguous { path: path.to_string(), count: 0 })
+        };
+    }
+    let count = text.matches(search).count();
+    if count == 1 {
+        return Ok(text.replacen(search, replace, 1));
+    }
+    if count > 1 {
+        return Err(EditError::Ambiguous { path: path.to_string(), count });
+    }
+    let old: Vec<&str> = search.lines().collect();
+    let new: Vec<String> = replace.lines().map(str::to_string).collect();
+    replace_lines(path, text, &old, &new, None)
+}
+
+fn apply_hunk(path: &str, text: &str, hunk: &Hunk) -> Result<String, EditError> {
+    if hunk.old.is_empty() {
+        // Pure insertion: at the stated line.
+        let mut lines: Vec<&str> = text.lines().collect();
+        let at = hunk.old_start.min(lines.len());
+        for (k, l) in hunk.new.iter().enumerate() {
+            lines.insert(at + k, l);
+        }
+        return Ok(rejoin(&lines, text));
+    }
+    let old: Vec<&str> = hunk.old.iter().map(String::as_str).collect();
+    replace_lines(path, text, &old, &hunk.new, Some(hunk.old_start))
+}
+
+/// Finds `old` as a run of lines (exact, then ignoring trailing, then all
+/// surrounding white space) and puts `new` in its place, re-indented by the drift.
+fn replace_lines(
+    path: &str,
+    text: &str,
+    old: &[&str],
+    new: &[String],
+    hint: Option<usize>,
+) -> Result<String, EditError> {
+    let lines: Vec<&str> = text.lines().collect();
+    if old.is_empty() || old.len() > lines.len() {
+        return Err(EditError::NotFound { path: path.to_string() });
+    }
+    let comparisons: [fn(&str, &str) -> bool; 3] =
+        [|a, b| a == b, |a, b| a.trim_end() == b.trim_end(), |a, b| a.trim() == b.trim()];
+    for (level, same) in comparisons.iter().enumerate() {
+        let starts: Vec<usize> = (0..=lines.len() - old.len())
+            .filter(|&s| old.iter().enumerate().all(|(k, o)| same(lines[s + k], o)))
+            .collect();
+        let start = match (starts.len(), hint) {
+            (0, _) => continue,
+            (1, _) => starts[0],
+            (n, None) => return Err(EditError::Ambiguous { path: path.to_string(), count: n }),
+            (_, Some(h)) => {
+                // A diff's line number breaks the tie, when one place is strictly closest.
+                let mut by_distance: Vec<(usize, usize)> = starts.iter().map(|&s| ((s + 1).abs_diff(h), s)).collect();
+                by_distance.sort();
+                if by_distance[0].0 == by_distance[1].0 {
+                    return Err(EditError::Ambiguous { path: path.to_string(), count: starts.len() });
+                }
+                by_distance[0].1
+            }
+        };
+        let replacement: Vec<String> = if level == 2 { reindent(lines[start], old[0], new) } else { new.to_vec() };
+        let mut out: Vec<&str> = lines[..start].to_vec();
+        out.extend(replacement.iter().map(String::as_str));
+        out.extend_from_slice(&lines[start + old.len()..]);
+        return Ok(rejoin(&out, text));
+    }
+    Err(EditError::NotFound { path: path.to_string() })
+}
+
+fn indent_of(line: &str) -> &str {
+    &line[..line.len() - line.trim_start().len()]
+}
+
+/// Shifts `new` by the indentation difference between the file and the search text.
+fn reindent(file_line: &str, search_line: &str, new: &[String]) -> Vec<String> {
+    let (have, wrote) = (indent_of(file_line), indent_of(search_line));
+    new.iter()
+        .map(|l| {
+            if l.trim().is_empty() {
+                String::new()
+            } else if let Some(rest) = l.strip_prefix(wrote) {
+                format!("{have}{rest}")
+            } else {
+                format!("{have}{}", l.trim_start())
+            }
+        })
+        .collect()
+}
+
+/// Joins lines keeping the original's trailing newline convention.
+fn rejoin(lines: &[&str], original: &str) -> String {
+    let mut out = lines.join("\n");
+    if original.ends_with('\n') || original.is_empty() {
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CALC: &str = "def add(a, b):\n    return a * b\n\n\ndef sub(a, b):\n    return a - b\n";
+
+    fn one(path: &str, text: &str) -> impl Fn(&str) -> Option<String> {
+        let (path, text) = (path.to_string(), text.to_string());
+        move |p: &str| (p == path).then(|| text.clone())
+    }
+
+    #[test]
+    fn search_replace_exact() {
+        let reply = "The bug is the operator.\n\ncalc.py\n```python\n<<<<<<< SEARCH\n    return a * b\n=======\n    return a + b\n>>>>>>> REPLACE\n```\n";
+        let edits = parse_reply(reply).unwrap();
+        assert_eq!(
+            edits,
+            vec![Edit::SearchReplace {
+                path: "calc.py".into(),
+                search: "    return a * b\n".into(),
+                replace: "    return a + b\n".into()
+            }]
+        );
+        let out = apply(&edits, one("calc.py", CALC)).unwrap();
+        assert_eq!(out[0].1, CALC.replace("a * b", "a + b"));
+    }
+
+    #[test]
+    fn search_replace_tolerates_indent_drift() {
+        let reply = "**calc.py**\n<<<<<<< SEARCH\nreturn a * b\n=======\nreturn a + b\n>>>>>>> REPLACE\n";
+        let out = apply(&parse_reply(reply).unwrap(), one("calc.py", CALC)).unwrap();
+        assert!(out[0].1.contains("\n    return a + b\n"), "{}", out[0].1);
+    }
+
+    #[test]
+    fn search_replace_ambiguous_and_missing() {
+        let text = "x = 1\nx = 1\n";
+        let reply = "a.py\n<<<<<<< SEARCH\nx = 1\n=======\nx = 2\n>>>>>>> REPLACE\n";
+        assert!(matches!(
+            apply(&parse_reply(reply).unwrap(), one("a.py", text)),
+            Err(EditError::Ambiguous { count: 2, .. })
+        ));
+        let reply = "a.py\n<<<<<<< SEARCH\ny = 1\n=======\nx = 2\n>>>>>>> REPLACE\n";
+        assert!(matches!(apply(&parse_reply(reply).unwrap(), one("a.py", text)), Err(EditError::NotFound { .. })));
+        let reply = "b.py\n<<<<<<< SEARCH\ny = 1\n=======\nx = 2\n>>>>>>> REPLACE\n";
+        assert!(matches!(apply(&parse_reply(reply).unwrap(), one("a.py", text)), Err(EditError::MissingFile { .. })));
+    }
+
+    #[test]
+    fn unclosed_block_is_malformed() {
+        let reply = "a.py\n<<<<<<< SEARCH\nx\n=======\ny\n";
+        assert!(matches!(parse_reply(reply), Err(EditError::Malformed(_))));
+        let reply = "<<<<<<< SEARCH\nx\n=======\ny\n>>>>>>> REPLACE\n";
+        assert!(matches!(parse_reply(reply), Err(EditError::Malformed(_))), "no path named");
+    }
+
+    #[test]
+    fn several_blocks_and_files() {
+        let reply = "calc.py\n<<<<<<< SEARCH\n    return a * b\n=======\n    return a + b\n>>>>>>> REPLACE\n<<<<<<< SEARCH\n    return a - b\n=======\n    return a - b  # ok\n>>>>>>> REPLACE\n\nnotes.txt\n<<<<<<< SEARCH\n=======\nnew file\n>>>>>>> REPLACE\n";
+        let edits = parse_reply(reply).unwrap();
+        assert_eq!(edits.len(), 3);
+        let out = apply(&edits, one("calc.py", CALC)).unwrap();
+        assert_eq!(out.len(), 2);
+        assert!(out[0].1.contains("a + b") && out[0].1.contains("# ok"));
+        assert_eq!(out[1], ("notes.txt".to_string(), "new file\n".to_string()));
+    }
+
+    #[test]
+    fn unified_diff_with_wrong_counts_and_offset() {
+        let reply = "```diff\n--- a/calc.py\n+++ b/calc.py\n@@ -40,7 +40,7 @@\n def add(a, b):\n-    return a * b\n+    return a + b\n```\n";
+        let edits = parse_reply(reply).unwrap();
+        let out = apply(&edits, one("calc.py", CALC)).unwrap();
+        assert_eq!(out[0].1, CALC.replace("a * b", "a + b"));
+    }
+
+    #[test]
+    fn diff_deleting_a_file_is_refused() {
+        let reply = "--- a/tests/test_calc.py\n+++ /dev/null\n@@ -1 +0,0 @@\n-x\n";
+        assert!(matches!(parse_reply(reply), Err(EditError::Deletion { .. })));
+    }
+
+    #[test]
+    fn whole_file_needs_a_path_and_full_content() {
+        let reply = "Here is the fixed file:\n\n`calc.py`\n```python\ndef add(a, b):\n    return a + b\n```\n";
+        let edits = parse_reply(reply).unwrap();
+        assert_eq!(
+            edits,
+            vec![Edit::WholeFile { path: "calc.py".into(), content: "def add(a, b):\n    return a + b\n".into() }]
+        );
+        let no_path = "Fixed:\n```python\ndef add(a, b):\n    return a + b\n```\n";
+        assert_eq!(parse_reply(no_path), Err(EditError::NoEdits));
+        let long: String = (0..100).map(|i| format!("x{i} = {i}\n")).collect();
+        let lazy = "big.py\n```python\nx0 = 1\n# ... rest of the file unchanged\n```\n";
+        assert!(matches!(apply(&parse_reply(lazy).unwrap(), one("big.py", &long)), Err(EditError::Truncated { .. })));
+        let short = "big.py\n```python\nx0 = 1\n```\n";
+        assert!(matches!(apply(&parse_reply(short).unwrap(), one("big.py", &long)), Err(EditError::Truncated { .. })));
+    }
+
+    #[test]
+    fn fence_info_path() {
+        let reply = "```python:src/calc.py\nprint(1)\n```\n";
+        assert_eq!(parse_reply(reply).unwrap()[0].path(), "src/calc.py");
+    }
+
+    #[test]
+    fn prose_only_has_no_edits() {
+        assert_eq!(parse_reply("I think the bug is in add()."), Err(EditError::NoEdits));
+        assert_eq!(parse_reply(""), Err(EditError::NoEdits));
+    }
+}

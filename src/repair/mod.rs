@@ -1,0 +1,10 @@
+//! Repair: localisation and context, prompt templates, the model client, edit
+//! formats, the rule tier, the path policy and the patch type.
+
+pub mod context;
+pub mod edits;
+pub mod model;
+pub mod patch;
+pub mod policy;
+pub mod prompts;
+pub mod rules;

@@ -1,0 +1,210 @@
+//! Path policy: which files a patch may write.
+//!
+//! Invariants: a path is accepted only when it is relative, has no `..`, no `.git`
+//! component, is not under `.github/` or the results folder, matches
+//! `ALLOWED_PATH_PREFIXES` when that is set, and resolves (through any symlink)
+//! to a location inside the workspace.
+
+use std::path::{Component, Path, PathBuf};
+
+/// Why a path was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    /// Absolute paths are never patched.
+    #[error("refused {path:?}: absolute paths are not allowed")]
+    Absolute {
+        /// The path as proposed.
+        path: String,
+    },
+    /// `..` could leave the workspace.
+    #[error("refused {path:?}: `..` is not allowed in a path")]
+    ParentDir {
+        /// The path as proposed.
+        path: String,
+    },
+    /// A protected folder.
+    #[error("refused {path:?}: {reason}")]
+    Protected {
+        /// The path as proposed.
+        path: String,
+        /// Which rule.
+        reason: &'static str,
+    },
+    /// Not under any allowed prefix.
+    #[error("refused {path:?}: outside ALLOWED_PATH_PREFIXES ({allowed})")]
+    NotAllowed {
+        /// The path as proposed.
+        path: String,
+        /// The prefixes in force.
+        allowed: String,
+    },
+    /// A symlink leads out of the workspace.
+    #[error("refused {path:?}: it resolves outside the workspace")]
+    Escapes {
+        /// The path as proposed.
+        path: String,
+    },
+    /// Empty, NUL or control characters.
+    #[error("refused {path:?}: not a usable file name")]
+    Malformed {
+        /// The path as proposed.
+        path: String,
+    },
+}
+
+/// The rules for one workspace.
+#[derive(Debug, Clone)]
+pub struct PathPolicy {
+    root: PathBuf,
+    allowed: Vec<String>,
+    protected: Vec<String>,
+}
+
+impl PathPolicy {
+    /// A policy for `root` (canonicalised here), with optional allowed prefixes and
+    /// extra protected workspace-relative folders (the results folder).
+    pub fn new(root: &Path, allowed: &[String], protected: &[String]) -> std::io::Result<Self> {
+        Ok(Self {
+            root: root.canonicalize()?,
+            allowed: allowed.to_vec(),
+            protected: protected.iter().map(|p| p.trim_matches('/').to_string()).filter(|p| !p.is_empty()).collect(),
+        })
+    }
+
+    /// The canonical workspace root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Checks a proposed path and returns its normalised workspace-relative form.
+    pub fn check(&self, proposed: &str) -> Result<String, PolicyError> {
+        let path = proposed.to_string();
+        if proposed.trim().is_empty() || proposed.chars().any(|c| c.is_control()) {
+            return Err(PolicyError::Malformed { path });
+        }
+        let unified = proposed.trim().replace('\\', "/");
+        let is_drive =
+            unified.len() >= 2 && unified.as_bytes()[1] == b':' && unified.as_bytes()[0].is_ascii_alphabetic();
+        if unified.starts_with('/') || is_drive || unified.starts_with('~') {
+            return Err(PolicyError::Absolute { path });
+        }
+        let mut parts: Vec<&str> = Vec::new();
+        for component in Path::new(&unified).components() {
+            match component {
+                Component::Normal(c) => parts.push(c.to_str().ok_or(PolicyError::Malformed { path: path.clone() })?),
+                Component::CurDir => {}
+                Component::ParentDir => return Err(PolicyError::ParentDir { path }),
+                Component::RootDir | Component::Prefix(_) => return Err(PolicyError::Absolute { path }),
+            }
+        }
+        if parts.is_empty() {
+            return Err(PolicyError::Malformed { path });
+        }
+        if parts.contains(&".git") {
+            return Err(PolicyError::Protected { path, reason: "files under .git/ are never patched" });
+        }
+        if parts[0] == ".github" {
+            return Err(PolicyError::Protected { path, reason: "workflow files under .github/ are never patched" });
+        }
+        let rel = parts.join("/");
+        if self.protected.iter().any(|p| under(&rel, p)) {
+            return Err(PolicyError::Protected { path, reason: "the results folder is never patched" });
+        }
+        if !self.allowed.is_empty() && !self.allowed.iter().any(|p| under(&rel, p)) {
+            return Err(PolicyError::NotAllowed { path, allowed: self.allowed.join(",") });
+        }
+        self.check_resolution(&rel).map_err(|()| PolicyError::Escapes { path })?;
+        Ok(rel)
+    }
+
+    /// Walks the path from the root; every component that exists must resolve inside the root.
+    fn check_resolution(&self, rel: &str) -> Result<(), ()> {
+        let mut current = self.root.clone();
+        for part in rel.split('/') {
+            current.push(part);
+            match std::fs::symlink_metadata(&current) {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    let resolved = current.canonicalize().map_err(|_| ())?;
+                    if !resolved.starts_with(&self.root) {
+                        return Err(());
+                    }
+                }
+                Ok(_) => {}
+                // The rest does not exist yet: nothing below can be a link.
+                Err(_) => return Ok(()),
+            }
+        }
+        Ok(())
+    }
+
+    /// The absolute path of an accepted workspace-relative path.
+    pub fn absolute(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+}
+
+/// Whether `rel` is `prefix` or lies below it (component-wise, so `src` does not match `srcx`).
+fn under(rel: &str, prefix: &str) -> bool {
+    rel == prefix || rel.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(allowed: &[&str]) -> (tempfile::TempDir, PathPolicy) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("src")).unwrap();
+        let allowed: Vec<String> = allowed.iter().map(|s| s.to_string()).collect();
+        let p = PathPolicy::new(dir.path(), &allowed, &["results".to_string()]).unwrap();
+        (dir, p)
+    }
+
+    #[test]
+    fn accepts_plain_paths() {
+        let (_d, p) = policy(&[]);
+        assert_eq!(p.check("src/calc.py").unwrap(), "src/calc.py");
+        assert_eq!(p.check("./src//calc.py").unwrap(), "src/calc.py");
+        assert_eq!(p.check("new/dir/file.py").unwrap(), "new/dir/file.py");
+    }
+
+    #[test]
+    fn refuses_escapes_and_protected() {
+        let (_d, p) = policy(&[]);
+        for bad in [
+            "../x.py",
+            "src/../../x.py",
+            "/etc/passwd",
+            "C:/x.py",
+            "~/x",
+            ".git/config",
+            "a/.git/hooks/pre-commit",
+            ".github/workflows/ci.yml",
+            "results/run.json",
+            "",
+            "a\0b",
+            "a\nb",
+        ] {
+            assert!(p.check(bad).is_err(), "{bad:?} should be refused");
+        }
+        assert!(matches!(p.check("..\\x.py"), Err(PolicyError::ParentDir { .. })));
+    }
+
+    #[test]
+    fn prefixes_are_component_wise() {
+        let (_d, p) = policy(&["src"]);
+        assert!(p.check("src/a.py").is_ok());
+        assert!(matches!(p.check("srcx/a.py"), Err(PolicyError::NotAllowed { .. })));
+        assert!(p.check("tests/test_a.py").is_err());
+    }
+
+    #[test]
+    fn symlink_out_of_workspace_is_refused() {
+        let (d, p) = policy(&[]);
+        let outside = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), d.path().join("link")).unwrap();
+        assert!(matches!(p.check("link/evil.py"), Err(PolicyError::Escapes { .. })));
+        std::os::unix::fs::symlink(d.path().join("src"), d.path().join("inner")).unwrap();
+        assert!(p.check("inner/ok.py").is_ok());
+    }
+}

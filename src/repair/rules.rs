@@ -1,0 +1,479 @@
+//! The rule tier: deterministic repairs for mechanical Python failures, tried
+//! before any model call. Each proposal is an ordinary edit, so it goes through
+//! the same path policy and validation as a model's patch.
+//!
+//! Rules: a misspelt name (`NameError`), attribute (`AttributeError`), imported
+//! name (`ImportError: cannot import name`) or module (`ModuleNotFoundError`),
+//! using Python's own "Did you mean" hint when the log has one, else the nearest
+//! name defined where the fix must point; and a `SyntaxError` for a missing colon
+//! or an unclosed bracket.
+//!
+//! Invariants: a rule only proposes when exactly one candidate is nearest and
+//! close enough; it edits only the line the failure points at.
+
+use std::path::Path;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::edits::{Edit, Hunk};
+use crate::analysis::{Analysis, Failure, FailureKind};
+
+/// A repair proposed by a rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleFix {
+    /// The rule's name (`name_error`, ...).
+    pub rule: &'static str,
+    /// What it changes and why, for the diagnosis field.
+    pub explanation: String,
+    /// The edit.
+    pub edits: Vec<Edit>,
+}
+
+static NAME_ERROR: LazyLock<Regex> = LazyLock::new(|| re(r"name '(\w+)' is not defined"));
+static DID_YOU_MEAN: LazyLock<Regex> = LazyLock::new(|| re(r"Did you mean:? '?([\w.]+)'?\??"));
+static ATTRIBUTE: LazyLock<Regex> = LazyLock::new(|| re(r"^'?(\w+)'? (object|module) has no attribute '(\w+)'"));
+static IMPORT_NAME: LazyLock<Regex> = LazyLock::new(|| re(r"cannot import name '(\w+)' from '([\w.]+)'"));
+static NO_MODULE: LazyLock<Regex> = LazyLock::new(|| re(r"No module named '([\w.]+)'"));
+static IDENT: LazyLock<Regex> = LazyLock::new(|| re(r"[A-Za-z_]\w*"));
+static SELF_ATTR: LazyLock<Regex> = LazyLock::new(|| re(r"self\.(\w+)\s*(?::[^=]+)?="));
+static DEF_NAME: LazyLock<Regex> = LazyLock::new(|| re(r"(?m)^(\s*)(?:async\s+)?(?:def|class)\s+(\w+)"));
+static TOP_ASSIGN: LazyLock<Regex> = LazyLock::new(|| re(r"(?m)^(\w+)\s*(?::[^=]+)?="));
+
+#[allow(clippy::expect_used)] // the patterns are constants, checked by the tests
+fn re(pattern: &str) -> Regex {
+    Regex::new(pattern).expect("valid regex")
+}
+
+/// Python builtins a misspelling may have meant.
+const BUILTINS: &[&str] = &[
+    "abs",
+    "all",
+    "any",
+    "bool",
+    "dict",
+    "enumerate",
+    "filter",
+    "float",
+    "format",
+    "getattr",
+    "hasattr",
+    "int",
+    "isinstance",
+    "iter",
+    "len",
+    "list",
+    "map",
+    "max",
+    "min",
+    "next",
+    "object",
+    "open",
+    "print",
+    "range",
+    "repr",
+    "reversed",
+    "round",
+    "set",
+    "setattr",
+    "sorted",
+    "str",
+    "sum",
+    "super",
+    "tuple",
+    "type",
+    "zip",
+    "None",
+    "True",
+    "False",
+    "ValueError",
+    "TypeError",
+    "KeyError",
+    "IndexError",
+    "RuntimeError",
+    "Exception",
+];
+
+/// Proposes rule fixes for the failures, most specific first (at most one per failure).
+pub fn propose(analysis: &Analysis, ws: &Path) -> Vec<RuleFix> {
+    let mut out: Vec<RuleFix> = Vec::new();
+    for f in analysis.failures.iter().take(5) {
+        let fix = match (f.kind, f.error_type.as_deref().unwrap_or("")) {
+            (FailureKind::Syntax, _) => syntax(f, ws),
+            (FailureKind::Import, "ModuleNotFoundError") => module_not_found(f, ws),
+            (FailureKind::Import, _) => import_name(f, ws),
+            (_, "NameError") => name_error(f, ws),
+            (_, "AttributeError") => attribute_error(f, ws),
+            _ => None,
+        };
+        if let Some(fix) = fix {
+            if !out.contains(&fix) {
+                out.push(fix);
+            }
+        }
+    }
+    out
+}
+
+/// The failing line of a failure: its file, 1-based number and text.
+fn failing_line(f: &Failure, ws: &Path) -> Option<(String, u32, String)> {
+    let file = f.file.clone()?;
+    let line = f.line?;
+    let text = std::fs::read_to_string(ws.join(&file)).ok()?;
+    let content = text.lines().nth(usize::try_from(line).ok()?.checked_sub(1)?)?.to_string();
+    Some((file, line, content))
+}
+
+fn line_edit(file: &str, line: u32, old: &str, new: String) -> Edit {
+    Edit::Diff {
+        path: file.to_string(),
+        hunks: vec![Hunk { old_start: usize::try_from(line).unwrap_or(1), old: vec![old.to_string()], new: vec![new] }],
+    }
+}
+
+/// Replaces whole-word `from` with `to` in the code part of a line (not in strings or comments).
+fn replace_word(line: &str, from: &str, to: &str, after_dot: bool) -> Option<String> {
+    let pattern =
+        if after_dot { format!(r"\.{}\b", regex::escape(from)) } else { format!(r"\b{}\b", regex::escape(from)) };
+    let re = Regex::new(&pattern).ok()?;
+    let code_end = code_part_len(line);
+    let m = re.find_iter(&line[..code_end]).find(|m| !in_string(&line[..m.start()]))?;
+    let replacement = if after_dot { format!(".{to}") } else { to.to_string() };
+    Some(format!("{}{}{}", &line[..m.start()], replacement, &line[m.end()..]))
+}
+
+/// Whether a position (given the text before it) is inside a string literal, by counting quotes.
+fn in_string(before: &str) -> bool {
+    before.matches('"').count() % 2 == 1 || before.matches('\'').count() % 2 == 1
+}
+
+/// Length of a line without its trailing `#` comment.
+fn code_part_len(line: &str) -> usize {
+    let mut quote: Option<char> = None;
+    for (i, c) in line.char_indices() {
+        match (quote, c) {
+            (None, '#') => return i,
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            _ => {}
+        }
+    }
+    line.len()
+}
+
+/// Optimal-string-alignment distance (Damerau-Levenshtein with adjacent swaps).
+pub fn distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+/// The one candidate nearest to `wrong`, if it is close enough and not tied.
+pub fn nearest<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (wrong.chars().count() / 3).clamp(1, 3);
+    let mut best: Vec<(usize, &str)> = candidates
+        .into_iter()
+        .filter(|c| *c != wrong)
+        .map(|c| (distance(&wrong.to_lowercase(), &c.to_lowercase()), c))
+        .filter(|(d, _)| *d <= limit)
+        .collect();
+    best.sort();
+    best.dedup();
+    match best.as_slice() {
+        [] => None,
+        [(_, only)] => Some(only),
+        [(d0, first), (d1, _), ..] if d0 < d1 => Some(first),
+        _ => None,
+    }
+}
+
+fn hint(message: &str) -> Option<String> {
+    DID_YOU_MEAN.captures(message).map(|c| c[1].trim_end_matches('?').to_string())
+}
+
+fn name_error(f: &Failure, ws: &Path) -> Option<RuleFix> {
+    let wrong = NAME_ERROR.captures(&f.message)?[1].to_string();
+    let (file, line, text) = failing_line(f, ws)?;
+    let source = std::fs::read_to_string(ws.join(&file)).ok()?;
+    let right = hint(&f.message).or_else(|| {
+        let names: Vec<&str> = IDENT.find_iter(&source).map(|m| m.as_str()).chain(BUILTINS.iter().copied()).collect();
+        nearest(&wrong, names).map(str::to_string)
+    })?;
+    let fixed = replace_word(&text, &wrong, &right, false)?;
+    Some(RuleFix {
+        rule: "name_error",
+        explanation: format!("`{wrong}` is not defined at {file}:{line}; it is a misspelling of `{right}`, which is."),
+        edits: vec![line_edit(&file, line, &text, fixed)],
+    })
+}
+
+/// Attributes a class defines: `self.x = ...` targets, methods and class-level names.
+fn class_attributes(source: &str, class: &str) -> Vec<String> {
+    let lines: Vec<&str> = source.lines().collect();
+    let Some(start) =
+        lines.iter().position(|l| DEF_NAME.captures(l).is_some_and(|c| c[1].is_empty() && &c[2] == class))
+    else {
+        return Vec::new();
+    };
+    let mut names = Vec::new();
+    for l in lines.iter().skip(start + 1) {
+        if !l.trim().is_empty() && !l.starts_with(char::is_whitespace) {
+            break;
+        }
+        names.extend(SELF_ATTR.captures_iter(l).map(|c| c[1].to_string()));
+        if let Some(c) = DEF_NAME.captures(l) {
+            names.push(c[2].to_string());
+        }
+        let t = l.trim_start();
+        if let Some(c) = TOP_ASSIGN.captures(t) {
+            if l.len() - t.len() == 4 {
+                names.push(c[1].to_string());
+            }
+        }
+    }
+    names
+}
+
+fn attribute_error(f: &Failure, ws: &Path) -> Option<RuleFix> {
+    let c = ATTRIBUTE.captures(&f.message)?;
+    let (owner, what, wrong) = (c[1].to_string(), c[2].to_string(), c[3].to_string());
+    let (file, line, text) = failing_line(f, ws)?;
+    let right = match hint(&f.message) {
+        Some(h) => h,
+        None if what == "object" => {
+            // The class is most often defined in the failing file; else in a sibling.
+            let mut sources = vec![std::fs::read_to_string(ws.join(&file)).ok()?];
+            let dir = ws.join(&file).parent()?.to_path_buf();
+            for entry in std::fs::read_dir(dir).ok()?.flatten() {
+                if entry.path().extension().is_some_and(|e| e == "py") {
+                    sources.extend(std::fs::read_to_string(entry.path()).ok());
+                }
+            }
+            let names: Vec<String> = sources.iter().flat_map(|s| class_attributes(s, &owner)).collect();
+            nearest(&wrong, names.iter().map(String::as_str))?.to_string()
+        }
+        None => {
+            let module_file = super::context::resolve_for(ws, &file, &owner)?;
+            let names = top_level_names(&std::fs::read_to_string(ws.join(module_file)).ok()?);
+            nearest(&wrong, names.iter().map(String::as_str))?.to_string()
+        }
+    };
+    let fixed = replace_word(&text, &wrong, &right, true)?;
+    Some(RuleFix {
+        rule: "attribute_error",
+        explanation: format!("`{owner}` has no attribute `{wrong}` ({file}:{line}); it is a misspelling of `{right}`."),
+        edits: vec![line_edit(&file, line, &text, fixed)],
+    })
+}
+
+/// Names a module defines at its top level: functions, classes, assignments and imports.
+fn top_level_names(source: &str) -> Vec<String> {
+    let mut names: Vec<String> =
+        DEF_NAME.captures_iter(source).filter(|c| c[1].is_empty()).map(|c| c[2].to_string()).collect();
+    names.extend(TOP_ASSIGN.captures_iter(source).map(|c| c[1].to_string()));
+    for l in source.lines().filter(|l| l.starts_with("import ") || l.starts_with("from ")) {
+        if let Some((_, imported)) = l.split_once(" import ") {
+            names.extend(
+                imported
+                    .split(',')
+                    .filter_map(|n| n.split_whitespace().last())
+                    .map(|n| n.trim_matches(|c| c == '(' || c == ')').to_string()),
+            );
+        }
+    }
+    names
+}
+
+fn import_name(f: &Failure, ws: &Path) -> Option<RuleFix> {
+    let c = IMPORT_NAME.captures(&f.message)?;
+    let (wrong, module) = (c[1].to_string(), c[2].to_string());
+    let (file, line, text) = failing_line(f, ws)?;
+    let right = match hint(&f.message) {
+        Some(h) => h,
+        None => {
+            let module_file = super::context::resolve_for(ws, &file, &module)?;
+            let names = top_level_names(&std::fs::read_to_string(ws.join(module_file)).ok()?);
+            nearest(&wrong, names.iter().map(String::as_str))?.to_string()
+        }
+    };
+    let fixed = replace_word(&text, &wrong, &right, false)?;
+    Some(RuleFix {
+        rule: "import_name",
+        explanation: format!("`{module}` has no name `{wrong}` ({file}:{line}); it defines `{right}`."),
+        edits: vec![line_edit(&file, line, &text, fixed)],
+    })
+}
+
+/// Top-level modules importable here: the workspace's own and the standard library's.
+fn known_modules(ws: &Path) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(ws) {
+        for e in entries.flatten() {
+            let p = e.path();
+            let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or("").to_string();
+            if p.extension().is_some_and(|x| x == "py") || p.join("__init__.py").is_file() {
+                names.push(stem);
+            }
+        }
+    }
+    // The interpreter knows its own standard library; no network, no model.
+    let listed = std::process::Command::new("python3")
+        .args(["-c", "import sys; print('\\n'.join(sorted(sys.stdlib_module_names)))"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output();
+    if let Ok(out) = listed {
+        names.extend(String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.starts_with('_')).map(str::to_string));
+    }
+    names
+}
+
+fn module_not_found(f: &Failure, ws: &Path) -> Option<RuleFix> {
+    let wrong_full = NO_MODULE.captures(&f.message)?[1].to_string();
+    let wrong = wrong_full.split('.').next()?.to_string();
+    let (file, line, text) = failing_line(f, ws)?;
+    let modules = known_modules(ws);
+    let right = nearest(&wrong, modules.iter().map(String::as_str))?.to_string();
+    let fixed = replace_word(&text, &wrong, &right, false)?;
+    Some(RuleFix {
+        rule: "module_not_found",
+        explanation: format!("there is no module `{wrong}` ({file}:{line}); `{right}` exists and is the nearest name."),
+        edits: vec![line_edit(&file, line, &text, fixed)],
+    })
+}
+
+fn syntax(f: &Failure, ws: &Path) -> Option<RuleFix> {
+    let (file, line, text) = failing_line(f, ws)?;
+    let end = code_part_len(&text);
+    let (code, comment) = text.split_at(end);
+    let trimmed = code.trim_end();
+    let gap = &code[trimmed.len()..];
+    let fixed = if f.message.contains("expected ':'") {
+        if trimmed.ends_with(':') {
+            return None;
+        }
+        format!("{trimmed}:{gap}{comment}")
+    } else if f.message.contains("was never closed") {
+        let mut stack = Vec::new();
+        for ch in trimmed.chars() {
+            match ch {
+                '(' => stack.push(')'),
+                '[' => stack.push(']'),
+                '{' => stack.push('}'),
+                ')' | ']' | '}' => {
+                    stack.pop();
+                }
+                _ => {}
+            }
+        }
+        if stack.is_empty() {
+            return None;
+        }
+        let closers: String = stack.iter().rev().collect();
+        let (body, colon) = match trimmed.strip_suffix(':') {
+            Some(b) => (b, ":"),
+            None => (trimmed, ""),
+        };
+        format!("{body}{closers}{colon}{gap}{comment}")
+    } else {
+        return None;
+    };
+    Some(RuleFix {
+        rule: "syntax",
+        explanation: format!("{file}:{line} does not parse ({}); the rule completes the line.", f.message),
+        edits: vec![line_edit(&file, line, &text, fixed)],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_needs_a_clear_winner() {
+        assert_eq!(nearest("totl", ["total", "other", "tot"]), None, "tot and total tie at 1");
+        assert_eq!(nearest("totl", ["total", "other"]), Some("total"));
+        assert_eq!(nearest("boks", ["books", "box"]), Some("books"));
+        assert_eq!(nearest("boks", ["books", "bok"]), None, "a tie is no answer");
+        assert_eq!(nearest("statistcs", ["statistics", "string"]), Some("statistics"));
+        assert_eq!(nearest("xyz", ["abc"]), None);
+        assert_eq!(distance("slugfy", "slugify"), 1);
+        assert_eq!(distance("ab", "ba"), 1);
+    }
+
+    #[test]
+    fn replaces_code_not_strings() {
+        assert_eq!(
+            replace_word("    return round(totl, 2)  # totl", "totl", "total", false).as_deref(),
+            Some("    return round(total, 2)  # totl")
+        );
+        assert_eq!(replace_word("x = 'totl' + totl", "totl", "total", false).as_deref(), Some("x = 'totl' + total"));
+        assert_eq!(replace_word("self.boks.values()", "boks", "books", true).as_deref(), Some("self.books.values()"));
+        assert_eq!(replace_word("print('totl')", "totl", "total", false), None);
+    }
+
+    #[test]
+    fn class_attributes_are_found() {
+        let src = "class Library:\n    kind = 'x'\n    def __init__(self):\n        self.books = {}\n        self.members: dict = {}\n    def add(self):\n        pass\n\nclass Other:\n    def __init__(self):\n        self.boxes = 1\n";
+        let names = class_attributes(src, "Library");
+        for n in ["books", "members", "add", "__init__", "kind"] {
+            assert!(names.contains(&n.to_string()), "{n} missing from {names:?}");
+        }
+        assert!(!names.contains(&"boxes".to_string()));
+    }
+
+    fn failure(file: &str, line: u32, kind: FailureKind, error_type: &str, message: &str) -> Failure {
+        Failure {
+            test: None,
+            file: Some(file.into()),
+            line: Some(line),
+            kind,
+            error_type: Some(error_type.into()),
+            message: message.into(),
+            excerpt: String::new(),
+            frames: vec![],
+        }
+    }
+
+    #[test]
+    fn syntax_rules() {
+        let ws = tempfile::tempdir().unwrap();
+        std::fs::write(ws.path().join("a.py"), "def f(x)  # doc\n    return (x + (1\n").unwrap();
+        let f = failure("a.py", 1, FailureKind::Syntax, "SyntaxError", "expected ':'");
+        let fix = syntax(&f, ws.path()).unwrap();
+        assert_eq!(fix.edits, vec![line_edit("a.py", 1, "def f(x)  # doc", "def f(x):  # doc".into())]);
+        let f = failure("a.py", 2, FailureKind::Syntax, "SyntaxError", "'(' was never closed");
+        let fix = syntax(&f, ws.path()).unwrap();
+        assert_eq!(fix.edits, vec![line_edit("a.py", 2, "    return (x + (1", "    return (x + (1))".into())]);
+    }
+
+    #[test]
+    fn name_error_uses_hint_then_scope() {
+        let ws = tempfile::tempdir().unwrap();
+        std::fs::write(ws.path().join("a.py"), "def f():\n    total = 1\n    return totl\n").unwrap();
+        let f = failure("a.py", 3, FailureKind::Runtime, "NameError", "name 'totl' is not defined");
+        let fix = name_error(&f, ws.path()).unwrap();
+        assert_eq!(fix.edits, vec![line_edit("a.py", 3, "    return totl", "    return total".into())]);
+        let f =
+            failure("a.py", 3, FailureKind::Runtime, "NameError", "name 'totl' is not defined. Did you mean: 'tota'?");
+        assert_eq!(
+            name_error(&f, ws.path()).unwrap().edits,
+            vec![line_edit("a.py", 3, "    return totl", "    return tota".into())]
+        );
+    }
+}
