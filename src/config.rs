@@ -230,9 +230,10 @@ pub struct ModelSettings {
     pub model: String,
     /// `MODEL_TIMEOUT` seconds for one call.
     pub timeout: Duration,
-    /// `MODEL_MAX_RETRIES`: further tries after a 429, a 5xx or a transport error.
+    /// `MODEL_MAX_RETRIES`: further tries after a call times out (the client itself
+    /// retries 429, 5xx and refused connections three times).
     pub max_retries: u32,
-    /// `MODEL_RETRY_DELAY_MS`: first back-off delay, doubled each retry.
+    /// `MODEL_RETRY_DELAY_MS`: delay before a time-out retry, doubled each time.
     pub retry_delay: Duration,
 }
 
@@ -311,7 +312,7 @@ impl Settings {
                     .to_string(),
                 model: raw.get("OPENAI_MODEL").unwrap_or("gpt-4o-mini").to_string(),
                 timeout: Duration::from_secs(raw.number("MODEL_TIMEOUT", 120, 1)?),
-                max_retries: u32::try_from(raw.number("MODEL_MAX_RETRIES", 3, 0)?.min(10)).unwrap_or(3),
+                max_retries: u32::try_from(raw.number("MODEL_MAX_RETRIES", 1, 0)?.min(10)).unwrap_or(1),
                 retry_delay: Duration::from_millis(raw.number("MODEL_RETRY_DELAY_MS", 1000, 0)?),
             },
             github_token: secret("GITHUB_TOKEN"),
@@ -354,7 +355,7 @@ pub const SETTINGS_TABLE: &[(&str, &str, &str)] = &[
     ("OPENAI_BASE_URL", DEFAULT_OPENAI_BASE_URL, "any OpenAI-compatible endpoint"),
     ("OPENAI_MODEL", "gpt-4o-mini", "model name"),
     ("MODEL_TIMEOUT", "120", "seconds for one model call"),
-    ("MODEL_MAX_RETRIES", "3", "retries after 429/5xx/transport errors"),
+    ("MODEL_MAX_RETRIES", "1", "retries after a model call times out (429/5xx are retried 3 times by the client)"),
     ("VALIDATION", "local", "where tests run"),
     ("VALIDATION_TIMEOUT", "600", "seconds for one test run"),
     ("TEST_COMMAND", "-", "test command when none follows `--`"),

@@ -314,7 +314,9 @@ impl Run<'_> {
             }
         };
         self.result.validation.outcome = Some(baseline.outcome);
-        let output = baseline.output.clone();
+        // Paths of the validation copy mean nothing to a reader, and would make every
+        // failure signature unique: show them relative to the workspace.
+        let output = relativise(&baseline.output, &self.roots(validator));
         self.result.validation.before = Some(self.masked_run(baseline.clone()));
         if baseline.passed() {
             info!("the tests pass: nothing to fix");
@@ -442,8 +444,9 @@ impl Run<'_> {
                 Ok((patch, run)) => {
                     let diff = self.masker.mask(&patch.unified_diff());
                     seen_diffs.push(patch.unified_diff());
+                    let run_output = relativise(&run.output, &self.roots(validator));
                     let new_analysis = analyze(
-                        &run.output,
+                        &run_output,
                         &PathMapper::new(self.roots(validator)),
                         self.req.settings.log_parser_language.as_deref(),
                     );
@@ -452,7 +455,7 @@ impl Run<'_> {
                         Outcome::TimedOut => "the tests ran out of time",
                         _ => "the tests still fail",
                     };
-                    let after = self.masker.mask(&excerpt_for(&new_analysis, &run.output));
+                    let after = self.masker.mask(&excerpt_for(&new_analysis, &run_output));
                     history.push(lesson(
                         number,
                         Some(&diff),
@@ -711,6 +714,20 @@ fn with_path(edit: &Edit, path: String) -> Edit {
         Edit::Diff { hunks, .. } => Edit::Diff { path, hunks },
         Edit::WholeFile { content, .. } => Edit::WholeFile { path, content },
     }
+}
+
+/// Rewrites absolute paths under any of `roots` as workspace-relative paths.
+fn relativise(text: &str, roots: &[String]) -> String {
+    let mut out = text.to_string();
+    let mut roots: Vec<&String> = roots.iter().collect();
+    roots.sort_by_key(|r| std::cmp::Reverse(r.len()));
+    for root in roots {
+        let prefix = format!("{}/", root.trim_end_matches('/'));
+        if prefix.len() > 1 && out.contains(&prefix) {
+            out = out.replace(&prefix, "");
+        }
+    }
+    out
 }
 
 /// The failures in a few lines, for prompts.

@@ -265,9 +265,9 @@ fn parse_counts(line: &str) -> Option<Counts> {
 fn merge_summary(failures: &mut Vec<Failure>, summary: Vec<(String, Option<String>)>) {
     for (nodeid, message) in summary {
         let dotted = nodeid.replace("::", ".");
-        let found = failures.iter_mut().find(|f| {
-            f.test.as_deref().is_some_and(|t| t == nodeid || dotted.ends_with(&format!(".{t}")))
-        });
+        let found = failures
+            .iter_mut()
+            .find(|f| f.test.as_deref().is_some_and(|t| t == nodeid || dotted.ends_with(&format!(".{t}"))));
         match found {
             Some(f) => f.test = Some(nodeid),
             None => {

@@ -35,7 +35,7 @@ pub struct Suspect {
 
 static FROM_IMPORT: LazyLock<Regex> = LazyLock::new(|| re(r"^\s*from\s+(\.*[\w.]*)\s+import\s+\(?([\w\s,*]+)\)?"));
 static IMPORT: LazyLock<Regex> = LazyLock::new(|| re(r"^\s*import\s+([\w.]+(?:\s*,\s*[\w.]+)*)"));
-static DEF: LazyLock<Regex> = LazyLock::new(|| re(r"^(\s*)(?:async\s+)?(?:def|class)\s+(\w+)"));
+static DEF: LazyLock<Regex> = LazyLock::new(|| re(r"^([ \t]*)(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)"));
 static IDENT: LazyLock<Regex> = LazyLock::new(|| re(r"[A-Za-z_]\w*"));
 
 #[allow(clippy::expect_used)] // the patterns are constants, checked by the tests

@@ -1,9 +1,11 @@
 //! The model boundary: one chat completion in, text and token usage out.
 //!
 //! [`OpenAiModel`] talks to any OpenAI-compatible endpoint (OpenAI, Azure-style
-//! gateways, Ollama, vLLM) through async-openai. Rate limits (429), server errors
-//! (5xx), time-outs and transport errors are retried a bounded number of times
-//! with doubling back-off; anything else fails at once.
+//! gateways, Ollama, vLLM) through async-openai. Its client already retries rate
+//! limits (429, but not `insufficient_quota`), server errors (5xx) and refused
+//! connections three times with exponential back-off, honouring `Retry-After`;
+//! on top of that a call that times out is tried again up to `MODEL_MAX_RETRIES`
+//! times. Anything else fails at once, so the number of requests per call is bounded.
 //!
 //! Invariant: the API key is only ever placed in the request header by
 //! async-openai; it is never part of an error message.
@@ -94,13 +96,10 @@ pub enum ModelError {
 }
 
 impl ModelError {
-    /// Whether trying again may help.
+    /// Whether trying again here may help: only time-outs, since the client has
+    /// already retried rate limits, server errors and refused connections.
     pub fn retryable(&self) -> bool {
-        match self {
-            ModelError::Http { status, .. } => *status == 429 || *status >= 500,
-            ModelError::Timeout(_) | ModelError::Transport(_) => true,
-            ModelError::Malformed(_) | ModelError::Request(_) => false,
-        }
+        matches!(self, ModelError::Timeout(_))
     }
 }
 

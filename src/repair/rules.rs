@@ -37,8 +37,8 @@ static IMPORT_NAME: LazyLock<Regex> = LazyLock::new(|| re(r"cannot import name '
 static NO_MODULE: LazyLock<Regex> = LazyLock::new(|| re(r"No module named '([\w.]+)'"));
 static IDENT: LazyLock<Regex> = LazyLock::new(|| re(r"[A-Za-z_]\w*"));
 static SELF_ATTR: LazyLock<Regex> = LazyLock::new(|| re(r"self\.(\w+)\s*(?::[^=]+)?="));
-static DEF_NAME: LazyLock<Regex> = LazyLock::new(|| re(r"(?m)^(\s*)(?:async\s+)?(?:def|class)\s+(\w+)"));
-static TOP_ASSIGN: LazyLock<Regex> = LazyLock::new(|| re(r"(?m)^(\w+)\s*(?::[^=]+)?="));
+static DEF_NAME: LazyLock<Regex> = LazyLock::new(|| re(r"(?m)^([ \t]*)(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)"));
+static TOP_ASSIGN: LazyLock<Regex> = LazyLock::new(|| re(r"(?m)^(\w+)[ \t]*(?::[^=\n]+)?=[^=]"));
 
 #[allow(clippy::expect_used)] // the patterns are constants, checked by the tests
 fn re(pattern: &str) -> Regex {

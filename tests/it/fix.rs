@@ -1,0 +1,350 @@
+//! `self-heal fix` end to end, with a scripted model.
+
+use serde_json::Value;
+
+use crate::support::*;
+
+const DIAGNOSIS: &str = "Root cause: letter_grade uses `>` so a score equal to a boundary falls to the grade below.\nLocation: grades.py:20\nFix: compare with `>=`.\nTest is wrong: no";
+
+fn fix_args<'a>(ws: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["fix", "--json", "--workspace", ws];
+    args.extend_from_slice(extra);
+    args.push("--");
+    args.extend_from_slice(&PYTEST);
+    args
+}
+
+fn file(ws: &std::path::Path, rel: &str) -> String {
+    std::fs::read_to_string(ws.join(rel)).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn repairs_logic_bug_in_source_found_through_the_failing_test() {
+    if !pytest_or_skip("repairs_logic_bug_in_source_found_through_the_failing_test") {
+        return;
+    }
+    let (ws, spec) = broken_sample("4");
+    let test_before = file(ws.path(), "tests/test_grades.py");
+    let server = ModelServer::start(vec![
+        text(DIAGNOSIS),
+        text(&search_replace("grades.py", "        if score > threshold:", "        if score >= threshold:")),
+    ])
+    .await;
+    let env = model_env(&server);
+    let wsp = ws.path().display().to_string();
+    let out = self_heal(&fix_args(&wsp, &[]), &env_refs(&env), ws.path()).await;
+    assert_eq!(out.code, 0, "stderr:\n{}", out.stderr);
+    let r = out.json();
+    assert_eq!(r["status"], "repaired");
+    assert_eq!(r["applied"], true);
+    assert_eq!(r["tier"], "model");
+    assert_eq!(r["attempts"], 1);
+    assert_eq!(r["files_changed"], serde_json::json!(["grades.py"]));
+    assert_eq!(r["llm_calls"], 2);
+    assert!(r["tokens"]["prompt"].as_u64().unwrap() > 0 && r["tokens"]["completion"].as_u64().unwrap() > 0);
+    assert!(r["diagnosis"].as_str().unwrap().starts_with("Root cause"));
+    assert_eq!(r["validation"]["backend"], "local");
+    assert_eq!(r["validation"]["command"], PYTEST.join(" "));
+    assert_eq!(r["validation"]["outcome"], "passed");
+    assert_eq!(r["validation"]["before"]["outcome"], "failed");
+    // The fault was found in the source through the failing test, and the test was left alone.
+    assert_eq!(r["suspects"][0]["path"], "grades.py", "{}", r["suspects"]);
+    assert!(file(ws.path(), "grades.py").contains(&spec.find));
+    assert_eq!(file(ws.path(), "tests/test_grades.py"), test_before);
+    // The prompt showed the source and labelled the log as untrusted data.
+    let patch_prompt = server.prompt(1);
+    assert!(patch_prompt.contains("if score > threshold:"), "{patch_prompt}");
+    assert!(patch_prompt.contains("UNTRUSTED test output"));
+    // Records.
+    let record = ws.path().join("results").join(format!("run_{}.json", r["run_id"].as_str().unwrap()));
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(record).unwrap()).unwrap();
+    assert_eq!(saved["status"], "repaired");
+    let metrics: Value = serde_json::from_str(&file(ws.path(), "results/metrics_summary.json")).unwrap();
+    assert_eq!((metrics["total_runs"].as_u64(), metrics["repaired"].as_u64()), (Some(1), Some(1)));
+    let memory: Value = serde_json::from_str(&file(ws.path(), "results/failure_memory.json")).unwrap();
+    assert!(memory.as_array().unwrap().iter().all(|e| e["status"] == "repaired" && e["fix_diff"].is_string()));
+    server.assert_done();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retries_with_what_the_failed_attempt_taught() {
+    if !pytest_or_skip("retries_with_what_the_failed_attempt_taught") {
+        return;
+    }
+    let (ws, spec) = broken_sample("4");
+    let wrong = search_replace(
+        "grades.py",
+        "        if score > threshold:",
+        "        if score > threshold - 0.5 and score != 85:",
+    );
+    let right = search_replace("grades.py", "        if score > threshold:", "        if score >= threshold:");
+    let server = ModelServer::start(vec![text(DIAGNOSIS), text(&wrong), text(&right)]).await;
+    let env = model_env(&server);
+    let wsp = ws.path().display().to_string();
+    let out = self_heal(&fix_args(&wsp, &[]), &env_refs(&env), ws.path()).await;
+    assert_eq!(out.code, 0, "stderr:\n{}", out.stderr);
+    let r = out.json();
+    assert_eq!(r["status"], "repaired");
+    assert_eq!(r["attempts"], 2);
+    assert_eq!(r["attempt_log"][0]["outcome"], "tests_failed");
+    assert_eq!(r["attempt_log"][1]["outcome"], "passed");
+    assert!(file(ws.path(), "grades.py").contains(&spec.find));
+    // The retry prompt carried the failed diff and the new failure.
+    let retry = server.prompt(2);
+    assert!(retry.contains("Attempt 1 did not work"), "{retry}");
+    assert!(retry.contains("+        if score > threshold - 0.5 and score != 85:"), "{retry}");
+    assert!(retry.contains("test output after this patch"));
+    assert!(stderr_mentions(&out.stderr, "attempt 2"), "{}", out.stderr);
+    server.assert_done();
+}
+
+fn stderr_mentions(stderr: &str, what: &str) -> bool {
+    stderr.to_lowercase().contains(what)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_diff_then_good_diff() {
+    if !pytest_or_skip("bad_diff_then_good_diff") {
+        return;
+    }
+    let (ws, spec) = broken_sample("4");
+    let bad = "```diff\n--- a/grades.py\n+++ b/grades.py\n@@ -20,1 +20,1 @@\n-        if score > limit:\n+        if score >= limit:\n```\n";
+    let good = "```diff\n--- a/grades.py\n+++ b/grades.py\n@@ -19,3 +19,3 @@\n     for threshold, letter in GRADE_BOUNDARIES:\n-        if score > threshold:\n+        if score >= threshold:\n             return letter\n```\n";
+    let server = ModelServer::start(vec![text(DIAGNOSIS), text(bad), text(good)]).await;
+    let env = model_env(&server);
+    let wsp = ws.path().display().to_string();
+    let out = self_heal(&fix_args(&wsp, &[]), &env_refs(&env), ws.path()).await;
+    assert_eq!(out.code, 0, "stderr:\n{}", out.stderr);
+    let r = out.json();
+    assert_eq!(r["attempt_log"][0]["outcome"], "did_not_apply", "{}", r["attempt_log"]);
+    assert_eq!(r["attempt_log"][1]["outcome"], "passed");
+    assert!(file(ws.path(), "grades.py").contains(&spec.find));
+    assert!(server.prompt(2).contains("could not be applied"));
+    server.assert_done();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_replies_leave_the_tree_exactly_as_it_was() {
+    if !pytest_or_skip("malformed_replies_leave_the_tree_exactly_as_it_was") {
+        return;
+    }
+    let (ws, _) = broken_sample("4");
+    let before = snapshot(ws.path());
+    let server = ModelServer::start(vec![
+        text(DIAGNOSIS),
+        text("I would change the comparison operator."),
+        text("grades.py\n<<<<<<< SEARCH\n        if score > threshold:\n=======\n"),
+        text("Sure! ```python\nprint('hello')\n```"),
+    ])
+    .await;
+    let env = model_env(&server);
+    let wsp = ws.path().display().to_string();
+    let out = self_heal(&fix_args(&wsp, &[]), &env_refs(&env), ws.path()).await;
+    assert_eq!(out.code, 1, "stderr:\n{}", out.stderr);
+    let r = out.json();
+    assert_eq!(r["status"], "not_repaired");
+    assert_eq!(r["attempts"], 3);
+    assert!(r["attempt_log"].as_array().unwrap().iter().all(|a| a["outcome"] == "no_edits"), "{}", r["attempt_log"]);
+    assert!(r["reason"].as_str().unwrap().contains("no validated fix"));
+    assert_eq!(snapshot(ws.path()), before);
+    server.assert_done();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rate_limits_and_server_errors_are_retried() {
+    if !pytest_or_skip("rate_limits_and_server_errors_are_retried") {
+        return;
+    }
+    let (ws, _) = broken_sample("4");
+    let good = search_replace("grades.py", "        if score > threshold:", "        if score >= threshold:");
+    let server = ModelServer::start(vec![
+        Reply::Status(429),
+        text(DIAGNOSIS),
+        Reply::Status(500),
+        Reply::Status(503),
+        text(&good),
+    ])
+    .await;
+    let env = model_env(&server);
+    let wsp = ws.path().display().to_string();
+    let out = self_heal(&fix_args(&wsp, &[]), &env_refs(&env), ws.path()).await;
+    assert_eq!(out.code, 0, "stderr:\n{}", out.stderr);
+    let r = out.json();
+    assert_eq!(r["status"], "repaired");
+    assert_eq!(server.requests().len(), 5, "each error status was retried once");
+    server.assert_done();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_model_that_keeps_failing_ends_the_run_cleanly() {
+    if !pytest_or_skip("a_model_that_keeps_failing_ends_the_run_cleanly") {
+        return;
+    }
+    let (ws, _) = broken_sample("4");
+    let before = snapshot(ws.path());
+    // One try and the client's three retries: four 500s, then the run gives up.
+    let server = ModelServer::start(vec![Reply::Status(500); 4]).await;
+    let env = model_env(&server);
+    let wsp = ws.path().display().to_string();
+    let out = self_heal(&fix_args(&wsp, &[]), &env_refs(&env), ws.path()).await;
+    assert_eq!(out.code, 1, "stderr:\n{}", out.stderr);
+    let r = out.json();
+    assert_eq!(r["status"], "not_repaired");
+    assert!(r["reason"].as_str().unwrap().contains("HTTP 500"), "{}", r["reason"]);
+    assert_eq!(snapshot(ws.path()), before);
+    assert!(
+        ws.path().join("results").read_dir().unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with("run_"))
+    );
+    server.assert_done();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dry_run_validates_but_writes_nothing() {
+    if !pytest_or_skip("dry_run_validates_but_writes_nothing") {
+        return;
+    }
+    let (ws, _) = broken_sample("4");
+    let before = snapshot(ws.path());
+    let good = search_replace("grades.py", "        if score > threshold:", "        if score >= threshold:");
+    let server = ModelServer::start(vec![text(DIAGNOSIS), text(&good)]).await;
+    let env = model_env(&server);
+    let wsp = ws.path().display().to_string();
+    let out = self_heal(&fix_args(&wsp, &["--dry-run"]), &env_refs(&env), ws.path()).await;
+    assert_eq!(out.code, 0, "stderr:\n{}", out.stderr);
+    let r = out.json();
+    assert_eq!(
+        (r["status"].as_str(), r["applied"].as_bool(), r["dry_run"].as_bool()),
+        (Some("repaired"), Some(false), Some(true))
+    );
+    assert!(r["diff"].as_str().unwrap().contains("+        if score >= threshold:"));
+    assert_eq!(snapshot(ws.path()), before);
+    server.assert_done();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn patches_outside_the_policy_are_refused() {
+    if !pytest_or_skip("patches_outside_the_policy_are_refused") {
+        return;
+    }
+    let (ws, spec) = broken_sample("4");
+    let outside = ws.path().parent().unwrap().join("outside.py");
+    let escape = search_replace("../outside.py", "", "print('escaped')");
+    let workflow = search_replace(".github/workflows/ci.yml", "", "on: push");
+    let test_only = search_replace("tests/test_grades.py", "import", "import");
+    let good = search_replace("grades.py", "        if score > threshold:", "        if score >= threshold:");
+    let server =
+        ModelServer::start(vec![text(DIAGNOSIS), text(&escape), text(&workflow), text(&test_only), text(&good)]).await;
+    let env = model_env(&server);
+    let wsp = ws.path().display().to_string();
+    let out = self_heal(
+        &fix_args(&wsp, &["--max-attempts", "4", "--allowed-paths", "grades.py,.github"]),
+        &env_refs(&env),
+        ws.path(),
+    )
+    .await;
+    assert_eq!(out.code, 0, "stderr:\n{}", out.stderr);
+    let r = out.json();
+    let outcomes: Vec<&str> =
+        r["attempt_log"].as_array().unwrap().iter().map(|a| a["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["refused", "refused", "refused", "passed"], "{}", r["attempt_log"]);
+    assert!(r["attempt_log"][0]["detail"].as_str().unwrap().contains(".."));
+    assert!(r["attempt_log"][1]["detail"].as_str().unwrap().contains(".github"));
+    assert!(r["attempt_log"][2]["detail"].as_str().unwrap().contains("ALLOWED_PATH_PREFIXES"));
+    assert!(!outside.exists());
+    assert!(!ws.path().join(".github").exists());
+    assert!(file(ws.path(), "grades.py").contains(&spec.find));
+    server.assert_done();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nothing_to_fix_when_the_tests_pass() {
+    if !pytest_or_skip("nothing_to_fix_when_the_tests_pass") {
+        return;
+    }
+    let ws = tempfile::tempdir().unwrap();
+    let sample = self_heal::demo::find_sample(&samples(), "4").unwrap();
+    let (_, _) = (sample.clone(), ());
+    for entry in ["grades.py", "pytest.ini"] {
+        std::fs::copy(sample.join(entry), ws.path().join(entry)).unwrap();
+    }
+    std::fs::create_dir_all(ws.path().join("tests")).unwrap();
+    std::fs::copy(sample.join("tests/test_grades.py"), ws.path().join("tests/test_grades.py")).unwrap();
+    let wsp = ws.path().display().to_string();
+    let out = self_heal(&fix_args(&wsp, &[]), &[], ws.path()).await;
+    assert_eq!(out.code, 0, "stderr:\n{}", out.stderr);
+    let r = out.json();
+    assert_eq!(r["status"], "nothing_to_fix");
+    assert_eq!(r["llm_calls"], 0);
+    assert_eq!(r["validation"]["outcome"], "passed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_model_and_no_rule_is_a_configuration_error() {
+    if !pytest_or_skip("no_model_and_no_rule_is_a_configuration_error") {
+        return;
+    }
+    let (ws, _) = broken_sample("4");
+    let before = snapshot(ws.path());
+    let wsp = ws.path().display().to_string();
+    let out = self_heal(&fix_args(&wsp, &[]), &[], ws.path()).await;
+    assert_eq!(out.code, 2, "stderr:\n{}", out.stderr);
+    let r = out.json();
+    assert_eq!(r["status"], "not_repaired");
+    assert!(r["reason"].as_str().unwrap().contains("OPENAI_API_KEY"));
+    assert_eq!(snapshot(ws.path()), before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_rule_tier_repairs_a_misspelt_name_without_a_model() {
+    if !pytest_or_skip("the_rule_tier_repairs_a_misspelt_name_without_a_model") {
+        return;
+    }
+    let (ws, spec) = broken_sample("7");
+    let wsp = ws.path().display().to_string();
+    let out = self_heal(&fix_args(&wsp, &[]), &[], ws.path()).await;
+    assert_eq!(out.code, 0, "stderr:\n{}", out.stderr);
+    let r = out.json();
+    assert_eq!(
+        (r["status"].as_str(), r["tier"].as_str(), r["llm_calls"].as_u64()),
+        (Some("repaired"), Some("rule"), Some(0))
+    );
+    assert!(file(ws.path(), &spec.file).contains(&spec.find));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_never_reach_output_records_or_the_model() {
+    if !pytest_or_skip("secrets_never_reach_output_records_or_the_model") {
+        return;
+    }
+    let (ws, _) = broken_sample("4");
+    // A failing test that prints the key it finds in its environment, and a token-shaped string.
+    std::fs::write(
+        ws.path().join("tests/test_leak.py"),
+        "import os\n\ndef test_leak():\n    print(os.environ.get('OPENAI_API_KEY', 'absent'), os.environ.get('GITHUB_TOKEN', 'absent'), 'ghp_abcdefghijklmnopqrstuvwxyz0123456789')\n    assert False\n",
+    )
+    .unwrap();
+    let good = search_replace("grades.py", "        if score > threshold:", "        if score >= threshold:");
+    let server = ModelServer::start(vec![text(DIAGNOSIS), text(&good)]).await;
+    let mut env = model_env(&server);
+    env.push(("GITHUB_TOKEN", "ghs_canaryCANARYcanary0123456789abcd".into()));
+    let wsp = ws.path().display().to_string();
+    let out = self_heal(&fix_args(&wsp, &[]), &env_refs(&env), ws.path()).await;
+    let key = "sk-test-standin-key-0123456789";
+    let mut sinks = vec![out.stdout.clone(), out.stderr.clone(), serde_json::to_string(&server.requests()).unwrap()];
+    for e in ws.path().join("results").read_dir().unwrap() {
+        sinks.push(std::fs::read_to_string(e.unwrap().path()).unwrap());
+    }
+    for (i, sink) in sinks.iter().enumerate() {
+        for secret in [key, "ghs_canaryCANARYcanary0123456789abcd", "ghp_abcdefghijklmnopqrstuvwxyz0123456789"] {
+            assert!(!sink.contains(secret), "sink {i} holds {secret}:\n{sink}");
+        }
+    }
+    // The test process never saw the secrets at all: it printed "absent" for both.
+    let record = &out.json()["failures"];
+    let leak = record.as_array().unwrap().iter().find(|f| f["test"] == "tests/test_leak.py::test_leak").unwrap();
+    assert!(leak["excerpt"].as_str().unwrap().contains("absent absent ***"), "{leak}");
+}

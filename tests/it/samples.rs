@@ -1,0 +1,140 @@
+//! The sample projects and the example app: each sample passes as committed,
+//! fails with its declared error once broken, and is repaired: the mechanical
+//! classes by the rule tier with no model, the others with a scripted model.
+
+use std::path::Path;
+
+use crate::support::*;
+
+const RULE_TIER: [&str; 5] = ["02", "03", "05", "06", "07"];
+
+fn pytest(dir: &Path) -> (bool, String) {
+    let out = std::process::Command::new("python3")
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+        .current_dir(dir)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .unwrap();
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+fn sample_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(samples())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().join("break.json").is_file())
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn ten_samples_pass_as_committed_and_fail_as_declared_when_broken() {
+    if !pytest_or_skip("ten_samples_pass_as_committed_and_fail_as_declared_when_broken") {
+        return;
+    }
+    let names = sample_names();
+    assert_eq!(names.len(), 10, "{names:?}");
+    for name in names {
+        let sample = samples().join(&name);
+        let spec = self_heal::demo::read_break(&sample).unwrap();
+        assert!(!spec.file.contains("test"), "{name}: the bug must sit in a source file, not {}", spec.file);
+        assert!(sample.join("SCENARIO.md").is_file(), "{name} lacks SCENARIO.md");
+        let clean = tempfile::tempdir().unwrap();
+        let (dir, _) = broken_sample(&name);
+        // The clean copy: the broken one with the break reverted.
+        for entry in walk(dir.path()) {
+            let rel = entry.strip_prefix(dir.path()).unwrap();
+            if rel.starts_with(".git") {
+                continue;
+            }
+            std::fs::create_dir_all(clean.path().join(rel).parent().unwrap()).unwrap();
+            std::fs::copy(&entry, clean.path().join(rel)).unwrap();
+        }
+        let target = clean.path().join(&spec.file);
+        let text = std::fs::read_to_string(&target).unwrap().replacen(&spec.replace, &spec.find, 1);
+        std::fs::write(&target, text).unwrap();
+        let (ok, out) = pytest(clean.path());
+        assert!(ok, "{name} must pass as committed:\n{out}");
+        let (ok, out) = pytest(dir.path());
+        assert!(!ok, "{name} must fail when broken");
+        assert!(out.contains(&spec.expect), "{name}: broken output lacks {}:\n{out}", spec.expect);
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_sample_is_repaired_rule_tier_first() {
+    if !pytest_or_skip("every_sample_is_repaired_rule_tier_first") {
+        return;
+    }
+    for name in sample_names() {
+        let (ws, spec) = broken_sample(&name);
+        let tests_before = snapshot(&ws.path().join("tests"));
+        let by_rule = RULE_TIER.iter().any(|p| name.starts_with(p));
+        let server = if by_rule {
+            None
+        } else {
+            let diagnosis =
+                format!("Root cause: `{}` in {} is wrong.\nTest is wrong: no", spec.replace.trim(), spec.file);
+            Some(
+                ModelServer::start(vec![
+                    text(&diagnosis),
+                    text(&search_replace(&spec.file, &spec.replace, &spec.find)),
+                ])
+                .await,
+            )
+        };
+        let env = server.as_ref().map(model_env).unwrap_or_default();
+        let wsp = ws.path().display().to_string();
+        let mut args = vec!["fix", "--json", "--workspace", &wsp, "--"];
+        args.extend_from_slice(&PYTEST);
+        let out = self_heal(&args, &env_refs(&env), ws.path()).await;
+        assert_eq!(out.code, 0, "{name} not repaired:\n{}", out.stderr);
+        let r = out.json();
+        assert_eq!(r["status"], "repaired", "{name}");
+        assert_eq!(r["tier"], if by_rule { "rule" } else { "model" }, "{name}: {}", r["attempt_log"]);
+        if by_rule {
+            assert_eq!(r["llm_calls"], 0, "{name}");
+        }
+        let fixed = std::fs::read_to_string(ws.path().join(&spec.file)).unwrap();
+        assert!(fixed.contains(&spec.find), "{name}: the repair is not the original code:\n{}", r["diff"]);
+        assert_eq!(snapshot(&ws.path().join("tests")), tests_before, "{name}: tests were edited");
+        if let Some(s) = server {
+            s.assert_done();
+        }
+    }
+}
+
+#[test]
+fn the_example_app_passes_its_tests() {
+    if !pytest_or_skip("the_example_app_passes_its_tests") {
+        return;
+    }
+    let app = Path::new(env!("CARGO_MANIFEST_DIR")).join("app");
+    let scratch = tempfile::tempdir().unwrap();
+    for entry in walk(&app) {
+        let rel = entry.strip_prefix(&app).unwrap();
+        if rel.components().any(|c| c.as_os_str() == "__pycache__") {
+            continue;
+        }
+        std::fs::create_dir_all(scratch.path().join(rel).parent().unwrap()).unwrap();
+        std::fs::copy(&entry, scratch.path().join(rel)).unwrap();
+    }
+    let (ok, out) = pytest(scratch.path());
+    assert!(ok, "{out}");
+    assert!(out.contains("passed"));
+}
