@@ -346,25 +346,30 @@ impl Settings {
     }
 }
 
-/// One row of the settings table: name, default, meaning. README mirrors it.
-pub const SETTINGS_TABLE: &[(&str, &str, &str)] = &[
-    ("DRY_RUN", "false", "find and validate a fix, write nothing"),
-    ("MAX_RETRY_ATTEMPTS", "3", "model attempts per run"),
-    ("ALLOWED_PATH_PREFIXES", "(all)", "comma-separated prefixes a patch may touch"),
-    ("OPENAI_API_KEY", "-", "key for the model endpoint"),
-    ("OPENAI_BASE_URL", DEFAULT_OPENAI_BASE_URL, "any OpenAI-compatible endpoint"),
-    ("OPENAI_MODEL", "gpt-4o-mini", "model name"),
-    ("MODEL_TIMEOUT", "120", "seconds for one model call"),
-    ("MODEL_MAX_RETRIES", "1", "retries after a model call times out (429/5xx are retried 3 times by the client)"),
-    ("VALIDATION", "local", "where tests run"),
-    ("VALIDATION_TIMEOUT", "600", "seconds for one test run"),
-    ("TEST_COMMAND", "-", "test command when none follows `--`"),
-    ("RESULTS_DIR", "results", "run records, failure memory, metrics"),
-    ("PROMPTS_DIR", "-", "prompt templates overriding the built-in ones"),
-    ("MAX_PROMPT_TOKENS", "6000", "budget for the code context of one prompt"),
-    ("MAX_TOKENS_PER_RUN", "0", "stop calling the model past this (0 = no cap)"),
-    ("REQUIRE_APPROVAL", "false", "ask before writing a fix"),
-    ("AUTO_APPROVE_PATCHES", "false", "approval given in advance"),
+/// Every setting read by [`Settings::from_raw`]; the README's settings table lists each one.
+pub const SETTING_NAMES: &[&str] = &[
+    "DRY_RUN",
+    "MAX_RETRY_ATTEMPTS",
+    "ALLOWED_PATH_PREFIXES",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "OPENAI_MODEL",
+    "MODEL_TIMEOUT",
+    "MODEL_MAX_RETRIES",
+    "MODEL_RETRY_DELAY_MS",
+    "VALIDATION",
+    "VALIDATION_TIMEOUT",
+    "TEST_COMMAND",
+    "RESULTS_DIR",
+    "PROMPTS_DIR",
+    "MAX_PROMPT_TOKENS",
+    "MAX_TOKENS_PER_RUN",
+    "REQUIRE_APPROVAL",
+    "AUTO_APPROVE_PATCHES",
+    "LOG_PARSER_LANGUAGE",
+    "GITHUB_TOKEN",
+    "GIT_ENABLED",
+    "OFFLINE_MODE",
 ];
 
 #[cfg(test)]
@@ -419,6 +424,23 @@ mod tests {
         assert!(err.to_string().contains("DRY_RUN"), "{err}");
         let err = Settings::from_raw(&RawSettings::from_pairs([("MAX_RETRY_ATTEMPTS", "0")])).unwrap_err();
         assert!(err.to_string().contains("MAX_RETRY_ATTEMPTS"), "{err}");
+    }
+
+    #[test]
+    fn every_setting_is_in_the_readme_and_read_by_the_code() {
+        let readme = include_str!("../README.md");
+        let code = include_str!("config.rs");
+        for name in SETTING_NAMES {
+            assert!(readme.contains(&format!("| `{name}` |")), "README's settings table lacks {name}");
+            assert!(code.matches(&format!("\"{name}\"")).count() >= 2, "{name} is listed but never read");
+        }
+    }
+
+    #[test]
+    fn action_inputs_map_to_settings() {
+        assert_eq!(input_alias("MAX_ATTEMPTS"), Some("MAX_RETRY_ATTEMPTS"));
+        assert_eq!(input_alias("MODEL"), Some("OPENAI_MODEL"));
+        assert_eq!(input_alias("UNKNOWN"), None);
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! Integration tests: the real binary against real sample projects, real pytest
 //! runs and a stand-in OpenAI-compatible server on 127.0.0.1.
 
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used)]
+
 mod cli;
 mod fix;
 mod samples;
