@@ -326,7 +326,9 @@ async fn run_demo(args: DemoArgs, json: bool, cwd: &Path) -> ExitCode {
     };
     if args.keep {
         let kept = dir.keep();
-        eprintln!("demo: the repaired project is kept at {}", kept.display());
+        eprintln!("demo: the project and its records are kept at {}", kept.display());
+    } else {
+        eprintln!("demo: the temporary project and its records are removed (--keep keeps them)");
     }
     code
 }

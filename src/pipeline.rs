@@ -20,12 +20,13 @@ use tracing::{info, instrument, warn};
 use crate::analysis::{Analysis, Counts, Failure, PathMapper, analyze};
 use crate::approval::{self, Decision};
 use crate::config::Settings;
-use crate::repair::context::{Suspect, localise, render_code};
+use crate::repair::compose::{self, PromptInputs, excerpt_for, lesson};
+use crate::repair::context::{Suspect, estimate_tokens, localise};
 use crate::repair::edits::{self, Edit};
 use crate::repair::model::{ChatRequest, Model, Usage};
 use crate::repair::patch::{FileChange, Patch};
 use crate::repair::policy::PathPolicy;
-use crate::repair::prompts::{Prompts, render, untrusted};
+use crate::repair::prompts::{Prompts, untrusted};
 use crate::repair::rules;
 use crate::report::{self, MemoryEntry, Results, RunTotals};
 use crate::secrets::Masker;
@@ -228,7 +229,7 @@ struct Run<'a> {
 }
 
 /// Runs the whole loop and writes the records. Returns the result whatever the outcome.
-#[instrument(skip_all, fields(workspace = %req.workspace.display()))]
+#[instrument(skip_all, fields(run_id = tracing::field::Empty))]
 pub async fn run(
     req: &FixRequest<'_>,
     model: Option<&dyn Model>,
@@ -236,6 +237,8 @@ pub async fn run(
     results: &Results,
     masker: &Masker,
 ) -> Result<RunResult, PipelineError> {
+    let run_id = report::new_run_id();
+    tracing::Span::current().record("run_id", run_id.as_str());
     let results_rel = results.dir().strip_prefix(&req.workspace).ok().map(|p| p.to_string_lossy().to_string());
     let policy = PathPolicy::new(
         &req.workspace,
@@ -247,7 +250,7 @@ pub async fn run(
         req,
         masker: masker.clone(),
         result: RunResult {
-            run_id: report::new_run_id(),
+            run_id: run_id.clone(),
             status: Status::NotRepaired,
             reason: None,
             applied: false,
@@ -376,27 +379,19 @@ impl Run<'_> {
                 "no model configured and no rule repairs this failure: set OPENAI_API_KEY (or OPENAI_BASE_URL for a local OpenAI-compatible server such as Ollama or vLLM)",
             );
         };
-        let failure_text = self.masker.mask(&describe_failures(&analysis));
-        let excerpt = self.masker.mask(&excerpt_for(&analysis, &output));
-        let code = self.masker.mask(&render_code(&self.req.workspace, &suspects, self.req.settings.max_prompt_tokens));
+        let inputs =
+            PromptInputs::gather(&analysis, &output, &self.req.workspace, &suspects, self.req.settings, &self.masker);
         let memory = self.recall(&analysis, results);
         let prompts = &self.req.prompts;
-        let diag_prompt = render(
-            &prompts.diagnosis,
-            &[("failure", &failure_text), ("excerpt", &untrusted("test output", &excerpt)), ("context", &code)],
-        );
+        let diag_prompt = compose::diagnosis_prompt(prompts, &inputs);
         info!(model = %model.describe(), "asking the model for a diagnosis");
         let diagnosis = match self.call(model, diag_prompt).await {
+            Ok(text) if text.trim().is_empty() => "(the model gave no diagnosis)".to_string(),
             Ok(text) => self.masker.mask(text.trim()),
             Err(e) => return self.fail(e),
         };
         info!("diagnosis: {}", diagnosis.lines().next().unwrap_or(""));
         self.result.diagnosis = Some(diagnosis.clone());
-        let allowed = if self.req.settings.allowed_path_prefixes.is_empty() {
-            "any file of the project except .git/, .github/ and the results folder".to_string()
-        } else {
-            format!("only files under {}", self.req.settings.allowed_path_prefixes.join(", "))
-        };
         let mut history: Vec<String> = memory.into_iter().collect();
         let mut seen_diffs: Vec<String> = Vec::new();
         for model_attempt in 1..=self.req.settings.max_attempts {
@@ -405,17 +400,7 @@ impl Run<'_> {
                 "attempt {number}: asking the model for a patch ({model_attempt} of {})",
                 self.req.settings.max_attempts
             );
-            let prompt = render(
-                &prompts.patch,
-                &[
-                    ("failure", &failure_text),
-                    ("diagnosis", &untrusted("diagnosis", &diagnosis)),
-                    ("excerpt", &untrusted("test output", &excerpt)),
-                    ("context", &code),
-                    ("history", &history.join("\n")),
-                    ("allowed", &allowed),
-                ],
-            );
+            let prompt = compose::patch_prompt(prompts, &inputs, &diagnosis, &history);
             let reply = match self.call(model, prompt).await {
                 Ok(text) => text,
                 Err(e) => {
@@ -490,22 +475,25 @@ impl Run<'_> {
         self.result.attempts
     }
 
-    /// Calls the model within the token cap; the error is a sentence for the record.
+    /// Calls the model unless the call would take the run past `MAX_TOKENS_PER_RUN`
+    /// (what was used so far plus an estimate of this prompt); the error is a sentence for the record.
     async fn call(&mut self, model: &dyn Model, user: String) -> Result<String, String> {
+        let request = ChatRequest { system: self.req.prompts.system.clone(), user: self.masker.mask(&user) };
         let cap = self.req.settings.max_tokens_per_run;
-        if cap > 0 && self.usage.total() >= cap {
+        let estimate = estimate_tokens(&request.system) + estimate_tokens(&request.user);
+        if cap > 0 && self.usage.total() + estimate > cap {
             return Err(format!(
-                "MAX_TOKENS_PER_RUN ({cap}) reached after {} tokens; not calling the model again",
+                "MAX_TOKENS_PER_RUN ({cap}) would be exceeded: {} tokens used, about {estimate} more needed; not calling the model",
                 self.usage.total()
             ));
         }
-        let request = ChatRequest { system: self.req.prompts.system.clone(), user: self.masker.mask(&user) };
         self.result.llm_calls += 1;
         match model.complete(&request).await {
             Ok(reply) => {
                 self.usage.add(reply.usage);
+                // An empty reply is a failed attempt (it holds no edit), not the end of the run.
                 if reply.content.trim().is_empty() {
-                    return Err("the model returned an empty reply".to_string());
+                    warn!("the model returned an empty reply");
                 }
                 if reply.finish_reason.as_deref() == Some("length") {
                     warn!("the model's reply was cut off at its length limit");
@@ -728,42 +716,6 @@ fn relativise(text: &str, roots: &[String]) -> String {
         }
     }
     out
-}
-
-/// The failures in a few lines, for prompts.
-fn describe_failures(analysis: &Analysis) -> String {
-    if analysis.failures.is_empty() {
-        return "The test command failed; no individual failure could be read from its output.".to_string();
-    }
-    let mut out = String::new();
-    for f in analysis.failures.iter().take(3) {
-        out.push_str(&format!(
-            "- test `{}`: {}{} at {}:{}\n",
-            f.test.as_deref().unwrap_or("(unknown)"),
-            f.error_type.as_deref().map(|t| format!("{t}: ")).unwrap_or_default(),
-            f.message.lines().next().unwrap_or(""),
-            f.file.as_deref().unwrap_or("?"),
-            f.line.map(|l| l.to_string()).unwrap_or_else(|| "?".into()),
-        ));
-    }
-    if analysis.failures.len() > 3 {
-        out.push_str(&format!("- and {} more failure(s)\n", analysis.failures.len() - 3));
-    }
-    out
-}
-
-/// The log lines that show the first failure, or the output's tail when none was read.
-fn excerpt_for(analysis: &Analysis, output: &str) -> String {
-    match analysis.failures.first() {
-        Some(f) if !f.excerpt.is_empty() => f.excerpt.clone(),
-        _ => crate::validate::tail_lines(output, 60),
-    }
-}
-
-/// What an attempt taught, for the next prompt.
-fn lesson(number: u32, diff: Option<&str>, what: &str) -> String {
-    let tried = diff.map(|d| format!("What was tried:\n{}\n", untrusted("earlier patch", d))).unwrap_or_default();
-    format!("\n## Attempt {number} did not work; propose something different\n{tried}{what}\n")
 }
 
 fn kind_name(f: &Failure) -> String {

@@ -255,7 +255,10 @@ const WINDOW: usize = 12;
 /// functions of their suspect lines plus the imports, within `budget` tokens.
 pub fn render_code(ws: &Path, suspects: &[Suspect], budget: u64) -> String {
     let mut out = String::new();
-    for s in suspects.iter().take(4) {
+    // The three likeliest source files, then the likeliest test file (the failing test's code).
+    let sources = suspects.iter().filter(|s| !s.is_test).take(3);
+    let tests = suspects.iter().filter(|s| s.is_test).take(1);
+    for s in sources.chain(tests) {
         let Some(text) = read(ws, &s.path) else { continue };
         let section = render_file(&s.path, &text, s);
         if !out.is_empty() && estimate_tokens(&out) + estimate_tokens(&section) > budget {

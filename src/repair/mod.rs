@@ -1,6 +1,7 @@
 //! Repair: localisation and context, prompt templates, the model client, edit
 //! formats, the rule tier, the path policy and the patch type.
 
+pub mod compose;
 pub mod context;
 pub mod edits;
 pub mod model;

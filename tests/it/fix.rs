@@ -135,15 +135,16 @@ async fn malformed_replies_leave_the_tree_exactly_as_it_was() {
         text("I would change the comparison operator."),
         text("grades.py\n<<<<<<< SEARCH\n        if score > threshold:\n=======\n"),
         text("Sure! ```python\nprint('hello')\n```"),
+        text(""),
     ])
     .await;
     let env = model_env(&server);
     let wsp = ws.path().display().to_string();
-    let out = self_heal(&fix_args(&wsp, &[]), &env_refs(&env), ws.path()).await;
+    let out = self_heal(&fix_args(&wsp, &["--max-attempts", "4"]), &env_refs(&env), ws.path()).await;
     assert_eq!(out.code, 1, "stderr:\n{}", out.stderr);
     let r = out.json();
     assert_eq!(r["status"], "not_repaired");
-    assert_eq!(r["attempts"], 3);
+    assert_eq!(r["attempts"], 4);
     assert!(r["attempt_log"].as_array().unwrap().iter().all(|a| a["outcome"] == "no_edits"), "{}", r["attempt_log"]);
     assert!(r["reason"].as_str().unwrap().contains("no validated fix"));
     assert_eq!(snapshot(ws.path()), before);
@@ -347,4 +348,93 @@ async fn secrets_never_reach_output_records_or_the_model() {
     let record = &out.json()["failures"];
     let leak = record.as_array().unwrap().iter().find(|f| f["test"] == "tests/test_leak.py::test_leak").unwrap();
     assert!(leak["excerpt"].as_str().unwrap().contains("absent absent ***"), "{leak}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_patch_that_does_not_parse_is_a_failed_attempt() {
+    if !pytest_or_skip("a_patch_that_does_not_parse_is_a_failed_attempt") {
+        return;
+    }
+    let (ws, spec) = broken_sample("4");
+    let broken_syntax = search_replace("grades.py", "        if score > threshold:", "        if score >= threshold");
+    let good = search_replace("grades.py", "        if score > threshold:", "        if score >= threshold:");
+    let server = ModelServer::start(vec![text(DIAGNOSIS), text(&broken_syntax), text(&good)]).await;
+    let env = model_env(&server);
+    let wsp = ws.path().display().to_string();
+    let out = self_heal(&fix_args(&wsp, &[]), &env_refs(&env), ws.path()).await;
+    assert_eq!(out.code, 0, "stderr:\n{}", out.stderr);
+    let r = out.json();
+    assert_eq!(r["attempt_log"][0]["outcome"], "syntax_error", "{}", r["attempt_log"]);
+    assert_eq!(r["attempt_log"][0]["validation"]["command"], "python syntax check");
+    assert_eq!(r["attempt_log"][1]["outcome"], "passed");
+    assert!(server.prompt(2).contains("the patched file does not parse"), "{}", server.prompt(2));
+    assert!(file(ws.path(), "grades.py").contains(&spec.find));
+    server.assert_done();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prompt_templates_are_read_at_run_time() {
+    if !pytest_or_skip("prompt_templates_are_read_at_run_time") {
+        return;
+    }
+    let (ws, _) = broken_sample("4");
+    let prompts = tempfile::tempdir().unwrap();
+    std::fs::write(prompts.path().join("diagnosis.md"), "CUSTOM DIAGNOSIS TEMPLATE\n{{failure}}\n{{excerpt}}\n")
+        .unwrap();
+    let good = search_replace("grades.py", "        if score > threshold:", "        if score >= threshold:");
+    let server = ModelServer::start(vec![text(DIAGNOSIS), text(&good)]).await;
+    let mut env = model_env(&server);
+    env.push(("PROMPTS_DIR", prompts.path().display().to_string()));
+    let wsp = ws.path().display().to_string();
+    let out = self_heal(&fix_args(&wsp, &[]), &env_refs(&env), ws.path()).await;
+    assert_eq!(out.code, 0, "stderr:\n{}", out.stderr);
+    assert!(
+        server.prompt(0).starts_with("CUSTOM DIAGNOSIS TEMPLATE\n- test `tests/test_grades.py::"),
+        "{}",
+        server.prompt(0)
+    );
+    // The patch template was not overridden: the built-in one is used.
+    assert!(server.prompt(1).contains("<<<<<<< SEARCH"));
+    server.assert_done();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_patch_twice_stops_early() {
+    if !pytest_or_skip("the_same_patch_twice_stops_early") {
+        return;
+    }
+    let (ws, _) = broken_sample("4");
+    let before = snapshot(ws.path());
+    let wrong = search_replace("grades.py", "        if score > threshold:", "        if score > threshold + 1:");
+    let server = ModelServer::start(vec![text(DIAGNOSIS), text(&wrong), text(&wrong)]).await;
+    let env = model_env(&server);
+    let wsp = ws.path().display().to_string();
+    let out = self_heal(&fix_args(&wsp, &["--max-attempts", "5"]), &env_refs(&env), ws.path()).await;
+    assert_eq!(out.code, 1, "stderr:\n{}", out.stderr);
+    let r = out.json();
+    assert_eq!(r["attempts"], 2);
+    assert_eq!(r["attempt_log"][1]["outcome"], "repeated");
+    assert!(r["reason"].as_str().unwrap().contains("same patch"));
+    assert_eq!(snapshot(ws.path()), before);
+    server.assert_done();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_cap_stops_the_model_calls() {
+    if !pytest_or_skip("a_token_cap_stops_the_model_calls") {
+        return;
+    }
+    let (ws, _) = broken_sample("4");
+    let server = ModelServer::start(vec![]).await;
+    let mut env = model_env(&server);
+    // The diagnosis prompt alone would pass 100 tokens: the call is not made.
+    env.push(("MAX_TOKENS_PER_RUN", "100".into()));
+    let wsp = ws.path().display().to_string();
+    let out = self_heal(&fix_args(&wsp, &[]), &env_refs(&env), ws.path()).await;
+    assert_eq!(out.code, 1, "stderr:\n{}", out.stderr);
+    let r = out.json();
+    assert!(r["reason"].as_str().unwrap().contains("MAX_TOKENS_PER_RUN"), "{}", r["reason"]);
+    assert_eq!(server.requests().len(), 0);
+    assert_eq!(r["llm_calls"], 0);
+    server.assert_done();
 }
