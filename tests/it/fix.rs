@@ -18,21 +18,64 @@ fn file(ws: &std::path::Path, rel: &str) -> String {
     std::fs::read_to_string(ws.join(rel)).unwrap()
 }
 
+/// A broken sample project, a stand-in model with a script, and what the tree held before.
+struct Case {
+    ws: tempfile::TempDir,
+    spec: self_heal::demo::BreakSpec,
+    server: ModelServer,
+    before: std::collections::BTreeMap<String, Vec<u8>>,
+}
+
+impl Case {
+    /// `None` when pytest is missing outside CI (the test is skipped with a message).
+    async fn new(test: &str, sample: &str, script: Vec<Reply>) -> Option<Self> {
+        if !pytest_or_skip(test) {
+            return None;
+        }
+        let (ws, spec) = broken_sample(sample);
+        let before = snapshot(ws.path());
+        Some(Self { ws, spec, server: ModelServer::start(script).await, before })
+    }
+
+    /// Runs `self-heal fix --json` on the sample against the stand-in model, with extra flags and environment.
+    async fn run(&self, flags: &[&str], env: &[(&str, &str)]) -> Output {
+        let owned = model_env(&self.server);
+        let mut all = env_refs(&owned);
+        all.extend_from_slice(env);
+        self.run_without_model(flags, &all).await
+    }
+
+    /// Runs `self-heal fix --json` with no model configured.
+    async fn run_without_model(&self, flags: &[&str], env: &[(&str, &str)]) -> Output {
+        let wsp = self.ws.path().display().to_string();
+        self_heal(&fix_args(&wsp, flags), env, self.ws.path()).await
+    }
+
+    fn file(&self, rel: &str) -> String {
+        file(self.ws.path(), rel)
+    }
+
+    fn unchanged(&self) -> bool {
+        snapshot(self.ws.path()) == self.before
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn repairs_logic_bug_in_source_found_through_the_failing_test() {
-    if !pytest_or_skip("repairs_logic_bug_in_source_found_through_the_failing_test") {
+    let Some(c) = Case::new(
+        "repairs_logic_bug_in_source_found_through_the_failing_test",
+        "4",
+        vec![
+            text(DIAGNOSIS),
+            text(&search_replace("grades.py", "        if score > threshold:", "        if score >= threshold:")),
+        ],
+    )
+    .await
+    else {
         return;
-    }
-    let (ws, spec) = broken_sample("4");
-    let test_before = file(ws.path(), "tests/test_grades.py");
-    let server = ModelServer::start(vec![
-        text(DIAGNOSIS),
-        text(&search_replace("grades.py", "        if score > threshold:", "        if score >= threshold:")),
-    ])
-    .await;
-    let env = model_env(&server);
-    let wsp = ws.path().display().to_string();
-    let out = self_heal(&fix_args(&wsp, &[]), &env_refs(&env), ws.path()).await;
+    };
+    let test_before = c.file("tests/test_grades.py");
+    let out = c.run(&[], &[]).await;
     assert_eq!(out.code, 0, "stderr:\n{}", out.stderr);
     let r = out.json();
     assert_eq!(r["status"], "repaired");
@@ -49,53 +92,55 @@ async fn repairs_logic_bug_in_source_found_through_the_failing_test() {
     assert_eq!(r["validation"]["before"]["outcome"], "failed");
     // The fault was found in the source through the failing test, and the test was left alone.
     assert_eq!(r["suspects"][0]["path"], "grades.py", "{}", r["suspects"]);
-    assert!(file(ws.path(), "grades.py").contains(&spec.find));
-    assert_eq!(file(ws.path(), "tests/test_grades.py"), test_before);
+    assert!(c.file("grades.py").contains(&c.spec.find));
+    assert_eq!(c.file("tests/test_grades.py"), test_before);
     // The prompt showed the source and labelled the log as untrusted data.
-    let patch_prompt = server.prompt(1);
+    let patch_prompt = c.server.prompt(1);
     assert!(patch_prompt.contains("if score > threshold:"), "{patch_prompt}");
     assert!(patch_prompt.contains("UNTRUSTED test output"));
     // Records.
-    let record = ws.path().join("results").join(format!("run_{}.json", r["run_id"].as_str().unwrap()));
+    let record = c.ws.path().join("results").join(format!("run_{}.json", r["run_id"].as_str().unwrap()));
     let saved: Value = serde_json::from_str(&std::fs::read_to_string(record).unwrap()).unwrap();
     assert_eq!(saved["status"], "repaired");
-    let metrics: Value = serde_json::from_str(&file(ws.path(), "results/metrics_summary.json")).unwrap();
+    let metrics: Value = serde_json::from_str(&c.file("results/metrics_summary.json")).unwrap();
     assert_eq!((metrics["total_runs"].as_u64(), metrics["repaired"].as_u64()), (Some(1), Some(1)));
-    let memory: Value = serde_json::from_str(&file(ws.path(), "results/failure_memory.json")).unwrap();
+    let memory: Value = serde_json::from_str(&c.file("results/failure_memory.json")).unwrap();
     assert!(memory.as_array().unwrap().iter().all(|e| e["status"] == "repaired" && e["fix_diff"].is_string()));
-    server.assert_done();
+    c.server.assert_done();
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn retries_with_what_the_failed_attempt_taught() {
-    if !pytest_or_skip("retries_with_what_the_failed_attempt_taught") {
-        return;
-    }
-    let (ws, spec) = broken_sample("4");
     let wrong = search_replace(
         "grades.py",
         "        if score > threshold:",
         "        if score > threshold - 0.5 and score != 85:",
     );
     let right = search_replace("grades.py", "        if score > threshold:", "        if score >= threshold:");
-    let server = ModelServer::start(vec![text(DIAGNOSIS), text(&wrong), text(&right)]).await;
-    let env = model_env(&server);
-    let wsp = ws.path().display().to_string();
-    let out = self_heal(&fix_args(&wsp, &[]), &env_refs(&env), ws.path()).await;
+    let Some(c) = Case::new(
+        "retries_with_what_the_failed_attempt_taught",
+        "4",
+        vec![text(DIAGNOSIS), text(&wrong), text(&right)],
+    )
+    .await
+    else {
+        return;
+    };
+    let out = c.run(&[], &[]).await;
     assert_eq!(out.code, 0, "stderr:\n{}", out.stderr);
     let r = out.json();
     assert_eq!(r["status"], "repaired");
     assert_eq!(r["attempts"], 2);
     assert_eq!(r["attempt_log"][0]["outcome"], "tests_failed");
     assert_eq!(r["attempt_log"][1]["outcome"], "passed");
-    assert!(file(ws.path(), "grades.py").contains(&spec.find));
+    assert!(c.file("grades.py").contains(&c.spec.find));
     // The retry prompt carried the failed diff and the new failure.
-    let retry = server.prompt(2);
+    let retry = c.server.prompt(2);
     assert!(retry.contains("Attempt 1 did not work"), "{retry}");
     assert!(retry.contains("+        if score > threshold - 0.5 and score != 85:"), "{retry}");
     assert!(retry.contains("test output after this patch"));
     assert!(stderr_mentions(&out.stderr, "attempt 2"), "{}", out.stderr);
-    server.assert_done();
+    c.server.assert_done();
 }
 
 fn stderr_mentions(stderr: &str, what: &str) -> bool {
@@ -104,117 +149,100 @@ fn stderr_mentions(stderr: &str, what: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_diff_then_good_diff() {
-    if !pytest_or_skip("bad_diff_then_good_diff") {
-        return;
-    }
-    let (ws, spec) = broken_sample("4");
     let bad = "```diff\n--- a/grades.py\n+++ b/grades.py\n@@ -20,1 +20,1 @@\n-        if score > limit:\n+        if score >= limit:\n```\n";
     let good = "```diff\n--- a/grades.py\n+++ b/grades.py\n@@ -19,3 +19,3 @@\n     for threshold, letter in GRADE_BOUNDARIES:\n-        if score > threshold:\n+        if score >= threshold:\n             return letter\n```\n";
-    let server = ModelServer::start(vec![text(DIAGNOSIS), text(bad), text(good)]).await;
-    let env = model_env(&server);
-    let wsp = ws.path().display().to_string();
-    let out = self_heal(&fix_args(&wsp, &[]), &env_refs(&env), ws.path()).await;
+    let Some(c) = Case::new("bad_diff_then_good_diff", "4", vec![text(DIAGNOSIS), text(bad), text(good)]).await else {
+        return;
+    };
+    let out = c.run(&[], &[]).await;
     assert_eq!(out.code, 0, "stderr:\n{}", out.stderr);
     let r = out.json();
     assert_eq!(r["attempt_log"][0]["outcome"], "did_not_apply", "{}", r["attempt_log"]);
     assert_eq!(r["attempt_log"][1]["outcome"], "passed");
-    assert!(file(ws.path(), "grades.py").contains(&spec.find));
-    assert!(server.prompt(2).contains("could not be applied"));
-    server.assert_done();
+    assert!(c.file("grades.py").contains(&c.spec.find));
+    assert!(c.server.prompt(2).contains("could not be applied"));
+    c.server.assert_done();
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn malformed_replies_leave_the_tree_exactly_as_it_was() {
-    if !pytest_or_skip("malformed_replies_leave_the_tree_exactly_as_it_was") {
+    let Some(c) = Case::new(
+        "malformed_replies_leave_the_tree_exactly_as_it_was",
+        "4",
+        vec![
+            text(DIAGNOSIS),
+            text("I would change the comparison operator."),
+            text("grades.py\n<<<<<<< SEARCH\n        if score > threshold:\n=======\n"),
+            text("Sure! ```python\nprint('hello')\n```"),
+            text(""),
+        ],
+    )
+    .await
+    else {
         return;
-    }
-    let (ws, _) = broken_sample("4");
-    let before = snapshot(ws.path());
-    let server = ModelServer::start(vec![
-        text(DIAGNOSIS),
-        text("I would change the comparison operator."),
-        text("grades.py\n<<<<<<< SEARCH\n        if score > threshold:\n=======\n"),
-        text("Sure! ```python\nprint('hello')\n```"),
-        text(""),
-    ])
-    .await;
-    let env = model_env(&server);
-    let wsp = ws.path().display().to_string();
-    let out = self_heal(&fix_args(&wsp, &["--max-attempts", "4"]), &env_refs(&env), ws.path()).await;
+    };
+    let out = c.run(&["--max-attempts", "4"], &[]).await;
     assert_eq!(out.code, 1, "stderr:\n{}", out.stderr);
     let r = out.json();
     assert_eq!(r["status"], "not_repaired");
     assert_eq!(r["attempts"], 4);
     assert!(r["attempt_log"].as_array().unwrap().iter().all(|a| a["outcome"] == "no_edits"), "{}", r["attempt_log"]);
     assert!(r["reason"].as_str().unwrap().contains("no validated fix"));
-    assert_eq!(snapshot(ws.path()), before);
-    server.assert_done();
+    assert!(c.unchanged());
+    c.server.assert_done();
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rate_limits_and_server_errors_are_retried() {
-    if !pytest_or_skip("rate_limits_and_server_errors_are_retried") {
-        return;
-    }
-    let (ws, _) = broken_sample("4");
     let good = search_replace("grades.py", "        if score > threshold:", "        if score >= threshold:");
-    let server = ModelServer::start(vec![
-        Reply::Status(429),
-        text(DIAGNOSIS),
-        Reply::Status(500),
-        Reply::Status(503),
-        text(&good),
-    ])
-    .await;
-    let env = model_env(&server);
-    let wsp = ws.path().display().to_string();
-    let out = self_heal(&fix_args(&wsp, &[]), &env_refs(&env), ws.path()).await;
+    let Some(c) = Case::new(
+        "rate_limits_and_server_errors_are_retried",
+        "4",
+        vec![Reply::Status(429), text(DIAGNOSIS), Reply::Status(500), Reply::Status(503), text(&good)],
+    )
+    .await
+    else {
+        return;
+    };
+    let out = c.run(&[], &[]).await;
     assert_eq!(out.code, 0, "stderr:\n{}", out.stderr);
     let r = out.json();
     assert_eq!(r["status"], "repaired");
-    assert_eq!(server.requests().len(), 5, "each error status was retried once");
-    server.assert_done();
+    assert_eq!(c.server.requests().len(), 5, "each error status was retried once");
+    c.server.assert_done();
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_model_that_keeps_failing_ends_the_run_cleanly() {
-    if !pytest_or_skip("a_model_that_keeps_failing_ends_the_run_cleanly") {
+    let Some(c) = Case::new("a_model_that_keeps_failing_ends_the_run_cleanly", "4", vec![Reply::Status(500); 4]).await
+    else {
         return;
-    }
-    let (ws, _) = broken_sample("4");
-    let before = snapshot(ws.path());
+    };
     // One try and the client's three retries: four 500s, then the run gives up.
-    let server = ModelServer::start(vec![Reply::Status(500); 4]).await;
-    let env = model_env(&server);
-    let wsp = ws.path().display().to_string();
-    let out = self_heal(&fix_args(&wsp, &[]), &env_refs(&env), ws.path()).await;
+    let out = c.run(&[], &[]).await;
     assert_eq!(out.code, 1, "stderr:\n{}", out.stderr);
     let r = out.json();
     assert_eq!(r["status"], "not_repaired");
     assert!(r["reason"].as_str().unwrap().contains("HTTP 500"), "{}", r["reason"]);
-    assert_eq!(snapshot(ws.path()), before);
+    assert!(c.unchanged());
     assert!(
-        ws.path().join("results").read_dir().unwrap().any(|e| e
+        c.ws.path().join("results").read_dir().unwrap().any(|e| e
             .unwrap()
             .file_name()
             .to_string_lossy()
             .starts_with("run_"))
     );
-    server.assert_done();
+    c.server.assert_done();
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn dry_run_validates_but_writes_nothing() {
-    if !pytest_or_skip("dry_run_validates_but_writes_nothing") {
-        return;
-    }
-    let (ws, _) = broken_sample("4");
-    let before = snapshot(ws.path());
     let good = search_replace("grades.py", "        if score > threshold:", "        if score >= threshold:");
-    let server = ModelServer::start(vec![text(DIAGNOSIS), text(&good)]).await;
-    let env = model_env(&server);
-    let wsp = ws.path().display().to_string();
-    let out = self_heal(&fix_args(&wsp, &["--dry-run"]), &env_refs(&env), ws.path()).await;
+    let Some(c) = Case::new("dry_run_validates_but_writes_nothing", "4", vec![text(DIAGNOSIS), text(&good)]).await
+    else {
+        return;
+    };
+    let out = c.run(&["--dry-run"], &[]).await;
     assert_eq!(out.code, 0, "stderr:\n{}", out.stderr);
     let r = out.json();
     assert_eq!(
@@ -222,31 +250,22 @@ async fn dry_run_validates_but_writes_nothing() {
         (Some("repaired"), Some(false), Some(true))
     );
     assert!(r["diff"].as_str().unwrap().contains("+        if score >= threshold:"));
-    assert_eq!(snapshot(ws.path()), before);
-    server.assert_done();
+    assert!(c.unchanged());
+    c.server.assert_done();
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn patches_outside_the_policy_are_refused() {
-    if !pytest_or_skip("patches_outside_the_policy_are_refused") {
-        return;
-    }
-    let (ws, spec) = broken_sample("4");
-    let outside = ws.path().parent().unwrap().join("outside.py");
     let escape = search_replace("../outside.py", "", "print('escaped')");
     let workflow = search_replace(".github/workflows/ci.yml", "", "on: push");
     let test_only = search_replace("tests/test_grades.py", "import", "import");
     let good = search_replace("grades.py", "        if score > threshold:", "        if score >= threshold:");
-    let server =
-        ModelServer::start(vec![text(DIAGNOSIS), text(&escape), text(&workflow), text(&test_only), text(&good)]).await;
-    let env = model_env(&server);
-    let wsp = ws.path().display().to_string();
-    let out = self_heal(
-        &fix_args(&wsp, &["--max-attempts", "4", "--allowed-paths", "grades.py,.github"]),
-        &env_refs(&env),
-        ws.path(),
-    )
-    .await;
+    let script = vec![text(DIAGNOSIS), text(&escape), text(&workflow), text(&test_only), text(&good)];
+    let Some(c) = Case::new("patches_outside_the_policy_are_refused", "4", script).await else {
+        return;
+    };
+    let outside = c.ws.path().parent().unwrap().join("outside.py");
+    let out = c.run(&["--max-attempts", "4", "--allowed-paths", "grades.py,.github"], &[]).await;
     assert_eq!(out.code, 0, "stderr:\n{}", out.stderr);
     let r = out.json();
     let outcomes: Vec<&str> =
@@ -256,26 +275,20 @@ async fn patches_outside_the_policy_are_refused() {
     assert!(r["attempt_log"][1]["detail"].as_str().unwrap().contains(".github"));
     assert!(r["attempt_log"][2]["detail"].as_str().unwrap().contains("ALLOWED_PATH_PREFIXES"));
     assert!(!outside.exists());
-    assert!(!ws.path().join(".github").exists());
-    assert!(file(ws.path(), "grades.py").contains(&spec.find));
-    server.assert_done();
+    assert!(!c.ws.path().join(".github").exists());
+    assert!(c.file("grades.py").contains(&c.spec.find));
+    c.server.assert_done();
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn nothing_to_fix_when_the_tests_pass() {
-    if !pytest_or_skip("nothing_to_fix_when_the_tests_pass") {
+    let Some(c) = Case::new("nothing_to_fix_when_the_tests_pass", "4", vec![]).await else {
         return;
-    }
-    let ws = tempfile::tempdir().unwrap();
-    let sample = self_heal::demo::find_sample(&samples(), "4").unwrap();
-    let (_, _) = (sample.clone(), ());
-    for entry in ["grades.py", "pytest.ini"] {
-        std::fs::copy(sample.join(entry), ws.path().join(entry)).unwrap();
-    }
-    std::fs::create_dir_all(ws.path().join("tests")).unwrap();
-    std::fs::copy(sample.join("tests/test_grades.py"), ws.path().join("tests/test_grades.py")).unwrap();
-    let wsp = ws.path().display().to_string();
-    let out = self_heal(&fix_args(&wsp, &[]), &[], ws.path()).await;
+    };
+    // Put the bug back the way it was: the tests pass.
+    let fixed = c.file(&c.spec.file).replacen(&c.spec.replace, &c.spec.find, 1);
+    std::fs::write(c.ws.path().join(&c.spec.file), fixed).unwrap();
+    let out = c.run(&[], &[]).await;
     assert_eq!(out.code, 0, "stderr:\n{}", out.stderr);
     let r = out.json();
     assert_eq!(r["status"], "nothing_to_fix");
@@ -285,58 +298,50 @@ async fn nothing_to_fix_when_the_tests_pass() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_model_and_no_rule_is_a_configuration_error() {
-    if !pytest_or_skip("no_model_and_no_rule_is_a_configuration_error") {
+    let Some(c) = Case::new("no_model_and_no_rule_is_a_configuration_error", "4", vec![]).await else {
         return;
-    }
-    let (ws, _) = broken_sample("4");
-    let before = snapshot(ws.path());
-    let wsp = ws.path().display().to_string();
-    let out = self_heal(&fix_args(&wsp, &[]), &[], ws.path()).await;
+    };
+    let out = c.run_without_model(&[], &[]).await;
     assert_eq!(out.code, 2, "stderr:\n{}", out.stderr);
     let r = out.json();
     assert_eq!(r["status"], "not_repaired");
     assert!(r["reason"].as_str().unwrap().contains("OPENAI_API_KEY"));
-    assert_eq!(snapshot(ws.path()), before);
+    assert!(c.unchanged());
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_rule_tier_repairs_a_misspelt_name_without_a_model() {
-    if !pytest_or_skip("the_rule_tier_repairs_a_misspelt_name_without_a_model") {
+    let Some(c) = Case::new("the_rule_tier_repairs_a_misspelt_name_without_a_model", "7", vec![]).await else {
         return;
-    }
-    let (ws, spec) = broken_sample("7");
-    let wsp = ws.path().display().to_string();
-    let out = self_heal(&fix_args(&wsp, &[]), &[], ws.path()).await;
+    };
+    let out = c.run_without_model(&[], &[]).await;
     assert_eq!(out.code, 0, "stderr:\n{}", out.stderr);
     let r = out.json();
     assert_eq!(
         (r["status"].as_str(), r["tier"].as_str(), r["llm_calls"].as_u64()),
         (Some("repaired"), Some("rule"), Some(0))
     );
-    assert!(file(ws.path(), &spec.file).contains(&spec.find));
+    assert!(c.file(&c.spec.file).contains(&c.spec.find));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn secrets_never_reach_output_records_or_the_model() {
-    if !pytest_or_skip("secrets_never_reach_output_records_or_the_model") {
+    let good = search_replace("grades.py", "        if score > threshold:", "        if score >= threshold:");
+    let Some(c) =
+        Case::new("secrets_never_reach_output_records_or_the_model", "4", vec![text(DIAGNOSIS), text(&good)]).await
+    else {
         return;
-    }
-    let (ws, _) = broken_sample("4");
+    };
     // A failing test that prints the key it finds in its environment, and a token-shaped string.
     std::fs::write(
-        ws.path().join("tests/test_leak.py"),
+        c.ws.path().join("tests/test_leak.py"),
         "import os\n\ndef test_leak():\n    print(os.environ.get('OPENAI_API_KEY', 'absent'), os.environ.get('GITHUB_TOKEN', 'absent'), 'ghp_abcdefghijklmnopqrstuvwxyz0123456789')\n    assert False\n",
     )
     .unwrap();
-    let good = search_replace("grades.py", "        if score > threshold:", "        if score >= threshold:");
-    let server = ModelServer::start(vec![text(DIAGNOSIS), text(&good)]).await;
-    let mut env = model_env(&server);
-    env.push(("GITHUB_TOKEN", "ghs_canaryCANARYcanary0123456789abcd".into()));
-    let wsp = ws.path().display().to_string();
-    let out = self_heal(&fix_args(&wsp, &[]), &env_refs(&env), ws.path()).await;
+    let out = c.run(&[], &[("GITHUB_TOKEN", "ghs_canaryCANARYcanary0123456789abcd")]).await;
     let key = "sk-test-standin-key-0123456789";
-    let mut sinks = vec![out.stdout.clone(), out.stderr.clone(), serde_json::to_string(&server.requests()).unwrap()];
-    for e in ws.path().join("results").read_dir().unwrap() {
+    let mut sinks = vec![out.stdout.clone(), out.stderr.clone(), serde_json::to_string(&c.server.requests()).unwrap()];
+    for e in c.ws.path().join("results").read_dir().unwrap() {
         sinks.push(std::fs::read_to_string(e.unwrap().path()).unwrap());
     }
     for (i, sink) in sinks.iter().enumerate() {
@@ -352,89 +357,98 @@ async fn secrets_never_reach_output_records_or_the_model() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_patch_that_does_not_parse_is_a_failed_attempt() {
-    if !pytest_or_skip("a_patch_that_does_not_parse_is_a_failed_attempt") {
-        return;
-    }
-    let (ws, spec) = broken_sample("4");
     let broken_syntax = search_replace("grades.py", "        if score > threshold:", "        if score >= threshold");
     let good = search_replace("grades.py", "        if score > threshold:", "        if score >= threshold:");
-    let server = ModelServer::start(vec![text(DIAGNOSIS), text(&broken_syntax), text(&good)]).await;
-    let env = model_env(&server);
-    let wsp = ws.path().display().to_string();
-    let out = self_heal(&fix_args(&wsp, &[]), &env_refs(&env), ws.path()).await;
+    let Some(c) = Case::new(
+        "a_patch_that_does_not_parse_is_a_failed_attempt",
+        "4",
+        vec![text(DIAGNOSIS), text(&broken_syntax), text(&good)],
+    )
+    .await
+    else {
+        return;
+    };
+    let out = c.run(&[], &[]).await;
     assert_eq!(out.code, 0, "stderr:\n{}", out.stderr);
     let r = out.json();
     assert_eq!(r["attempt_log"][0]["outcome"], "syntax_error", "{}", r["attempt_log"]);
     assert_eq!(r["attempt_log"][0]["validation"]["command"], "python syntax check");
     assert_eq!(r["attempt_log"][1]["outcome"], "passed");
-    assert!(server.prompt(2).contains("the patched file does not parse"), "{}", server.prompt(2));
-    assert!(file(ws.path(), "grades.py").contains(&spec.find));
-    server.assert_done();
+    assert!(c.server.prompt(2).contains("the patched file does not parse"), "{}", c.server.prompt(2));
+    assert!(c.file("grades.py").contains(&c.spec.find));
+    c.server.assert_done();
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn prompt_templates_are_read_at_run_time() {
-    if !pytest_or_skip("prompt_templates_are_read_at_run_time") {
+    let good = search_replace("grades.py", "        if score > threshold:", "        if score >= threshold:");
+    let Some(c) = Case::new("prompt_templates_are_read_at_run_time", "4", vec![text(DIAGNOSIS), text(&good)]).await
+    else {
         return;
-    }
-    let (ws, _) = broken_sample("4");
+    };
     let prompts = tempfile::tempdir().unwrap();
     std::fs::write(prompts.path().join("diagnosis.md"), "CUSTOM DIAGNOSIS TEMPLATE\n{{failure}}\n{{excerpt}}\n")
         .unwrap();
-    let good = search_replace("grades.py", "        if score > threshold:", "        if score >= threshold:");
-    let server = ModelServer::start(vec![text(DIAGNOSIS), text(&good)]).await;
-    let mut env = model_env(&server);
-    env.push(("PROMPTS_DIR", prompts.path().display().to_string()));
-    let wsp = ws.path().display().to_string();
-    let out = self_heal(&fix_args(&wsp, &[]), &env_refs(&env), ws.path()).await;
+    let out = c.run(&[], &[("PROMPTS_DIR", prompts.path().display().to_string().as_str())]).await;
     assert_eq!(out.code, 0, "stderr:\n{}", out.stderr);
     assert!(
-        server.prompt(0).starts_with("CUSTOM DIAGNOSIS TEMPLATE\n- test `tests/test_grades.py::"),
+        c.server.prompt(0).starts_with("CUSTOM DIAGNOSIS TEMPLATE\n- test `tests/test_grades.py::"),
         "{}",
-        server.prompt(0)
+        c.server.prompt(0)
     );
     // The patch template was not overridden: the built-in one is used.
-    assert!(server.prompt(1).contains("<<<<<<< SEARCH"));
-    server.assert_done();
+    assert!(c.server.prompt(1).contains("<<<<<<< SEARCH"));
+    c.server.assert_done();
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_same_patch_twice_stops_early() {
-    if !pytest_or_skip("the_same_patch_twice_stops_early") {
-        return;
-    }
-    let (ws, _) = broken_sample("4");
-    let before = snapshot(ws.path());
     let wrong = search_replace("grades.py", "        if score > threshold:", "        if score > threshold + 1:");
-    let server = ModelServer::start(vec![text(DIAGNOSIS), text(&wrong), text(&wrong)]).await;
-    let env = model_env(&server);
-    let wsp = ws.path().display().to_string();
-    let out = self_heal(&fix_args(&wsp, &["--max-attempts", "5"]), &env_refs(&env), ws.path()).await;
+    let Some(c) =
+        Case::new("the_same_patch_twice_stops_early", "4", vec![text(DIAGNOSIS), text(&wrong), text(&wrong)]).await
+    else {
+        return;
+    };
+    let out = c.run(&["--max-attempts", "5"], &[]).await;
     assert_eq!(out.code, 1, "stderr:\n{}", out.stderr);
     let r = out.json();
     assert_eq!(r["attempts"], 2);
     assert_eq!(r["attempt_log"][1]["outcome"], "repeated");
     assert!(r["reason"].as_str().unwrap().contains("same patch"));
-    assert_eq!(snapshot(ws.path()), before);
-    server.assert_done();
+    assert!(c.unchanged());
+    c.server.assert_done();
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_token_cap_stops_the_model_calls() {
-    if !pytest_or_skip("a_token_cap_stops_the_model_calls") {
+    let Some(c) = Case::new("a_token_cap_stops_the_model_calls", "4", vec![]).await else {
         return;
-    }
-    let (ws, _) = broken_sample("4");
-    let server = ModelServer::start(vec![]).await;
-    let mut env = model_env(&server);
+    };
     // The diagnosis prompt alone would pass 100 tokens: the call is not made.
-    env.push(("MAX_TOKENS_PER_RUN", "100".into()));
-    let wsp = ws.path().display().to_string();
-    let out = self_heal(&fix_args(&wsp, &[]), &env_refs(&env), ws.path()).await;
+    let out = c.run(&[], &[("MAX_TOKENS_PER_RUN", "100")]).await;
     assert_eq!(out.code, 1, "stderr:\n{}", out.stderr);
     let r = out.json();
     assert!(r["reason"].as_str().unwrap().contains("MAX_TOKENS_PER_RUN"), "{}", r["reason"]);
-    assert_eq!(server.requests().len(), 0);
+    assert_eq!(c.server.requests().len(), 0);
     assert_eq!(r["llm_calls"], 0);
-    server.assert_done();
+    assert!(c.unchanged());
+    c.server.assert_done();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn approval_without_a_terminal_refuses_and_writes_nothing() {
+    let Some(c) = Case::new("approval_without_a_terminal_refuses_and_writes_nothing", "7", vec![]).await else {
+        return;
+    };
+    let out = c.run_without_model(&[], &[("REQUIRE_APPROVAL", "true")]).await;
+    assert_eq!(out.code, 1, "stderr:\n{}", out.stderr);
+    let r = out.json();
+    assert_eq!((r["status"].as_str(), r["applied"].as_bool()), (Some("rejected"), Some(false)));
+    assert!(r["reason"].as_str().unwrap().contains("AUTO_APPROVE_PATCHES"));
+    assert!(r["diff"].as_str().unwrap().contains("+    return round(total, 2)"), "the validated fix is still reported");
+    assert!(c.unchanged());
+    // Approval given in advance writes the fix.
+    let out = c.run_without_model(&[], &[("REQUIRE_APPROVAL", "true"), ("AUTO_APPROVE_PATCHES", "true")]).await;
+    assert_eq!(out.code, 0, "stderr:\n{}", out.stderr);
+    assert_eq!(out.json()["applied"], true);
 }
