@@ -13,6 +13,7 @@ pub mod check;
 pub mod config;
 pub mod demo;
 pub mod exit;
+pub mod logs;
 pub mod pipeline;
 pub mod repair;
 pub mod report;

@@ -11,6 +11,7 @@
 //!   repair stage never picks them as files to patch.
 
 mod python;
+mod stream;
 
 pub use python::PythonParser;
 
@@ -96,14 +97,24 @@ pub struct Analysis {
     pub failures: Vec<Failure>,
 }
 
-/// A parser for one language's test and build output.
-pub trait LogParser {
+/// A parser for one language's test and build output. It reads a log line by
+/// line (normalised by [`crate::logs::normalise_line`]) and keeps only bounded state.
+///
+/// The driver does not show a parser every line: while the parser is idle it
+/// only sees lines that contain one of its [`LogParser::triggers`]; once
+/// [`LogParser::line`] returns `true` it sees every line until it returns `false`.
+/// That is what lets analysis skip the bulk of a large log at memory-search speed.
+pub trait LogParser: Send {
     /// The language name, as `LOG_PARSER_LANGUAGE` spells it.
     fn language(&self) -> &'static str;
-    /// How strongly the log looks like this language's output (0 = not at all).
-    fn detect(&self, log: &str) -> u32;
-    /// Extracts the failures.
-    fn parse(&self, log: &str, paths: &PathMapper) -> Analysis;
+    /// Literals, one of which is in every line that can start or matter to a failure record.
+    fn triggers(&self) -> &'static [&'static str];
+    /// Reads one line; returns whether it wants every following line too.
+    fn line(&mut self, line: &str, paths: &PathMapper) -> bool;
+    /// How strongly what it has read looks like this parser's output (0 = not at all).
+    fn score(&self) -> u32;
+    /// The failures, framework and counts read.
+    fn finish(&mut self) -> Analysis;
 }
 
 /// Maps paths printed in a log to workspace-relative paths.
@@ -169,49 +180,36 @@ pub fn is_test_path(path: &str) -> bool {
         || name == "conftest.py"
 }
 
-/// Removes ANSI escape sequences and carriage-return overwrites from a log.
-pub fn strip_ansi(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            if chars.peek() == Some(&'[') {
-                chars.next();
-                // CSI: parameters and intermediates, then one final byte in @..~
-                for n in chars.by_ref() {
-                    if ('@'..='~').contains(&n) {
-                        break;
-                    }
-                }
-            } else {
-                chars.next();
-            }
-        } else if c != '\r' {
-            out.push(c);
-        }
-    }
-    out
+/// The parsers self-heal knows, fresh for one log, in detection order.
+pub fn parsers() -> Vec<Box<dyn LogParser>> {
+    vec![Box::new(PythonParser::default())]
 }
 
-/// The parsers self-heal knows, in detection order.
-fn parsers() -> Vec<Box<dyn LogParser>> {
-    vec![Box::new(PythonParser)]
+/// The languages `LOG_PARSER_LANGUAGE` may name.
+pub fn languages() -> Vec<&'static str> {
+    parsers().iter().map(|p| p.language()).collect()
 }
 
-/// Analyses a log with the parser that fits it best, or the one `language` names.
+/// Analyses a log held in memory. See [`analyze_reader`].
 pub fn analyze(log: &str, paths: &PathMapper, language: Option<&str>) -> Analysis {
-    let log = strip_ansi(log);
-    let parsers = parsers();
-    let chosen = match language {
-        Some(lang) => parsers.iter().find(|p| p.language() == lang),
-        None => parsers
-            .iter()
-            .map(|p| (p.detect(&log), p))
-            .filter(|(score, _)| *score > 0)
-            .max_by_key(|(score, _)| *score)
-            .map(|(_, p)| p),
-    };
-    chosen.map(|p| p.parse(&log, paths)).unwrap_or_default()
+    // Reading from a slice cannot fail.
+    analyze_reader(log.as_bytes(), paths, language).unwrap_or_default()
+}
+
+/// Analyses a log streamed from `reader` with the parser that fits it best, or
+/// the one `language` names. Memory stays bounded whatever the log's size.
+pub fn analyze_reader<R: std::io::Read>(
+    reader: R,
+    paths: &PathMapper,
+    language: Option<&str>,
+) -> std::io::Result<Analysis> {
+    let mut all = parsers();
+    if let Some(lang) = language {
+        all.retain(|p| p.language() == lang);
+    }
+    let mut driver = stream::Driver::new(all, paths);
+    driver.read(reader)?;
+    Ok(driver.finish(language.is_some()))
 }
 
 /// Classifies an error type name.
@@ -273,11 +271,6 @@ mod tests {
         assert!(is_test_path("conftest.py"));
         assert!(!is_test_path("calc.py"));
         assert!(!is_test_path("src/contest.py"));
-    }
-
-    #[test]
-    fn strips_ansi() {
-        assert_eq!(strip_ansi("\u{1b}[31mFAILED\u{1b}[0m x\r\n"), "FAILED x\n");
     }
 
     #[test]

@@ -8,9 +8,20 @@ use regex::Regex;
 
 use super::{Analysis, Counts, Failure, Frame, LogParser, PathMapper, classify, truncate};
 
-/// Reads Python test output.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct PythonParser;
+/// Reads Python test output, one line at a time.
+#[derive(Default)]
+pub struct PythonParser {
+    failures: Vec<Failure>,
+    summary: Vec<(String, Option<String>)>,
+    counts: Option<Counts>,
+    framework: Option<&'static str>,
+    draft: Option<Draft>,
+    /// Inside a pytest FAILURES/ERRORS section a traceback belongs to the current draft.
+    in_pytest_section: bool,
+    /// Lines still to watch after `Ran N tests` for unittest's verdict line.
+    unittest_tail: u8,
+    score: u32,
+}
 
 static SECTION: LazyLock<Regex> = LazyLock::new(|| re(r"^_{2,} (.+?) _{2,}$"));
 static BANNER: LazyLock<Regex> = LazyLock::new(|| re(r"^={3,} ?(.*?) ?={3,}$"));
@@ -23,8 +34,7 @@ static SUMMARY: LazyLock<Regex> = LazyLock::new(|| re(r"^(FAILED|ERROR) ([^\s(]\
 static COUNT: LazyLock<Regex> = LazyLock::new(|| re(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)"));
 static UNITTEST: LazyLock<Regex> = LazyLock::new(|| re(r"^(FAIL|ERROR): (\S+) \(([\w.]+)\)"));
 static UNITTEST_RAN: LazyLock<Regex> = LazyLock::new(|| re(r"^Ran (\d+) tests? in "));
-static UNITTEST_END: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^(?:OK|FAILED) ?\((?:failures=(\d+))?(?:, )?(?:errors=(\d+))?(?:, )?(?:skipped=(\d+))?"));
+static UNITTEST_END: LazyLock<Regex> = LazyLock::new(|| re(r"^(?:OK|FAILED)(?: \((.*)\))?\s*$"));
 
 #[allow(clippy::expect_used)] // the patterns are constants, checked by the tests
 fn re(pattern: &str) -> Regex {
@@ -34,6 +44,12 @@ fn re(pattern: &str) -> Regex {
 /// Longest message and excerpt kept per failure.
 const MAX_MESSAGE: usize = 2_000;
 const MAX_EXCERPT_LINES: usize = 60;
+/// Lines kept per failure while reading it; a longer block keeps its head and tail.
+const MAX_DRAFT_LINES: usize = 400;
+/// Frames kept per failure (a recursion error prints thousands).
+const MAX_FRAMES: usize = 64;
+/// Failures kept per log.
+const MAX_FAILURES: usize = 2_000;
 
 /// A failure under construction.
 #[derive(Default)]
@@ -46,6 +62,10 @@ struct Draft {
     /// Whether `message` came from an exception line (which beats any other E line).
     message_is_exception: bool,
     syntax_at: Option<Frame>,
+    /// Lines read, kept or not.
+    seen: usize,
+    /// The last lines of a block longer than `MAX_DRAFT_LINES`.
+    tail: std::collections::VecDeque<String>,
 }
 
 impl Draft {
@@ -55,7 +75,16 @@ impl Draft {
 
     /// Reads one line of a failure section or traceback.
     fn feed(&mut self, line: &str, paths: &PathMapper) {
-        self.lines.push(line.to_string());
+        self.seen += 1;
+        if self.lines.len() < MAX_DRAFT_LINES {
+            self.lines.push(line.to_string());
+        } else {
+            // Keep the tail: the exception line comes last.
+            self.tail.push_back(line.to_string());
+            if self.tail.len() > MAX_EXCERPT_LINES {
+                self.tail.pop_front();
+            }
+        }
         let (is_e, body) = match line.strip_prefix('E') {
             Some(rest) if rest.starts_with(' ') || rest.is_empty() => (true, rest.trim()),
             _ => (false, line),
@@ -66,7 +95,7 @@ impl Draft {
             if c.get(3).is_none() {
                 self.syntax_at = Some(frame.clone());
             }
-            self.frames.push(frame);
+            self.push_frame(frame);
             return;
         }
         if !is_e {
@@ -77,7 +106,7 @@ impl Draft {
                 }
                 // pytest repeats the crash location after the last frame: keep one copy.
                 if self.frames.last().is_none_or(|f| f.file != frame.file || f.line != frame.line) {
-                    self.frames.push(frame);
+                    self.push_frame(frame);
                 }
                 return;
             }
@@ -94,7 +123,16 @@ impl Draft {
         }
     }
 
-    fn finish(self) -> Failure {
+    /// Keeps the outermost and the innermost frames of a deep stack.
+    fn push_frame(&mut self, frame: Frame) {
+        if self.frames.len() >= MAX_FRAMES {
+            self.frames.remove(MAX_FRAMES / 2);
+        }
+        self.frames.push(frame);
+    }
+
+    fn finish(mut self) -> Failure {
+        self.lines.extend(self.tail.drain(..));
         let error_type = self.error_type.or_else(|| {
             self.message.as_ref().filter(|m| m.starts_with("assert ")).map(|_| "AssertionError".to_string())
         });
@@ -123,118 +161,151 @@ impl Draft {
     }
 }
 
+impl PythonParser {
+    fn close(&mut self) {
+        if let Some(d) = self.draft.take() {
+            if self.failures.len() < MAX_FAILURES {
+                self.failures.push(d.finish());
+            }
+        }
+    }
+
+    fn open(&mut self, draft: Draft) {
+        self.close();
+        self.draft = Some(draft);
+    }
+}
+
 impl LogParser for PythonParser {
     fn language(&self) -> &'static str {
         "python"
     }
 
-    fn detect(&self, log: &str) -> u32 {
-        let mut score = 0;
-        for (needle, weight) in [
-            ("test session starts", 5),
-            ("short test summary info", 5),
-            ("Traceback (most recent call last)", 3),
-            (".py:", 1),
-            ("pytest", 2),
-            ("\nRan ", 1),
-        ] {
-            if log.contains(needle) {
-                score += weight;
-            }
-        }
-        score
+    fn triggers(&self) -> &'static [&'static str] {
+        &[
+            "Traceback (most recent call last)",
+            "test session starts",
+            "short test summary",
+            "FAILED",
+            "ERROR",
+            "FAIL: ",
+            " passed",
+            " failed",
+            " error",
+            "Ran ",
+            "___ ",
+            "= FAILURES",
+        ]
     }
 
-    fn parse(&self, log: &str, paths: &PathMapper) -> Analysis {
-        let mut failures: Vec<Failure> = Vec::new();
-        let mut summary: Vec<(String, Option<String>)> = Vec::new();
-        let mut counts: Option<Counts> = None;
-        let mut framework: Option<&str> = None;
-        let mut draft: Option<Draft> = None;
-        // Inside a pytest FAILURES/ERRORS section a traceback belongs to the current draft.
-        let mut in_pytest_section = false;
+    fn score(&self) -> u32 {
+        self.score
+    }
 
-        for line in log.lines() {
-            if let Some(c) = SECTION.captures(line) {
-                failures.extend(draft.take().map(Draft::finish));
-                let title = c[1].trim();
-                let test = title.strip_prefix("ERROR collecting ").unwrap_or(title).to_string();
-                draft = Some(Draft::titled(Some(test)));
-                in_pytest_section = true;
-                framework = Some("pytest");
-                continue;
+    fn line(&mut self, line: &str, paths: &PathMapper) -> bool {
+        if let Some(c) = SECTION.captures(line) {
+            let title = c[1].trim();
+            let test = title.strip_prefix("ERROR collecting ").unwrap_or(title).to_string();
+            self.open(Draft::titled(Some(test)));
+            self.in_pytest_section = true;
+            self.framework = Some("pytest");
+            self.score = self.score.saturating_add(5);
+            return true;
+        }
+        if let Some(c) = BANNER.captures(line) {
+            let title = &c[1];
+            if title.contains("test session starts")
+                || title.contains("short test summary")
+                || title.starts_with("FAILURES")
+                || title.starts_with("ERRORS")
+            {
+                self.framework = Some("pytest");
+                self.score = self.score.saturating_add(5);
             }
-            if let Some(c) = BANNER.captures(line) {
-                let title = &c[1];
-                if title.contains("test session starts") || title.contains("short test summary") {
-                    framework = Some("pytest");
-                }
-                if title.starts_with("FAILURES") || title.starts_with("ERRORS") {
-                    framework = Some("pytest");
-                }
-                if let Some(found) = parse_counts(title) {
-                    counts = Some(found);
-                }
-                failures.extend(draft.take().map(Draft::finish));
-                in_pytest_section = false;
-                continue;
+            if let Some(found) = parse_counts(title) {
+                self.counts = Some(found);
             }
-            if let Some(c) = SUMMARY.captures(line) {
-                failures.extend(draft.take().map(Draft::finish));
-                in_pytest_section = false;
-                summary.push((c[2].to_string(), c.get(3).map(|m| m.as_str().to_string())));
-                continue;
+            self.close();
+            self.in_pytest_section = false;
+            return false;
+        }
+        if let Some(c) = SUMMARY.captures(line) {
+            self.close();
+            self.in_pytest_section = false;
+            if self.summary.len() < MAX_FAILURES {
+                self.summary.push((c[2].to_string(), c.get(3).map(|m| m.as_str().to_string())));
             }
-            if let Some(c) = UNITTEST.captures(line) {
-                failures.extend(draft.take().map(Draft::finish));
-                framework = Some("unittest");
-                // Python 3.11+ prints the full id in the parentheses, older ones only the class.
-                let id = if c[3].ends_with(&format!(".{}", &c[2])) {
-                    c[3].to_string()
-                } else {
-                    format!("{}.{}", &c[3], &c[2])
-                };
-                draft = Some(Draft::titled(Some(id)));
-                continue;
-            }
-            if UNITTEST_RAN.is_match(line) || UNITTEST_END.is_match(line) {
-                if let Some(c) = UNITTEST_RAN.captures(line) {
-                    let run = c[1].parse().unwrap_or(0);
-                    counts = Some(Counts { run, ..Counts::default() });
-                } else if let (Some(c), Some(n)) = (UNITTEST_END.captures(line), counts.as_mut()) {
-                    let num = |i: usize| c.get(i).and_then(|m| m.as_str().parse::<u32>().ok()).unwrap_or(0);
-                    n.failed = num(1) + num(2);
-                    n.skipped = num(3);
-                    n.passed = n.run.saturating_sub(n.failed + n.skipped);
+            return false;
+        }
+        if let Some(c) = UNITTEST.captures(line) {
+            self.framework = Some("unittest");
+            self.score = self.score.saturating_add(3);
+            // Python 3.11+ prints the full id in the parentheses, older ones only the class.
+            let id =
+                if c[3].ends_with(&format!(".{}", &c[2])) { c[3].to_string() } else { format!("{}.{}", &c[3], &c[2]) };
+            self.open(Draft::titled(Some(id)));
+            return true;
+        }
+        if let Some(c) = UNITTEST_RAN.captures(line) {
+            let run = c[1].parse().unwrap_or(0);
+            self.counts = Some(Counts { run, passed: run, ..Counts::default() });
+            self.close();
+            self.unittest_tail = 3;
+            self.score = self.score.saturating_add(1);
+            return true;
+        }
+        if self.unittest_tail > 0 {
+            self.unittest_tail -= 1;
+            if let (Some(c), Some(n)) = (UNITTEST_END.captures(line), self.counts.as_mut()) {
+                self.unittest_tail = 0;
+                let mut failed = 0;
+                let mut skipped = 0;
+                for pair in c.get(1).map_or("", |m| m.as_str()).split(',') {
+                    let (key, value) = pair.split_once('=').unwrap_or(("", ""));
+                    let value: u32 = value.trim().parse().unwrap_or(0);
+                    match key.trim().to_ascii_lowercase().as_str() {
+                        "failures" | "errors" | "unexpected successes" => failed += value,
+                        "skipped" | "skip" | "expected failures" => skipped += value,
+                        _ => {}
+                    }
                 }
-                failures.extend(draft.take().map(Draft::finish));
-                continue;
+                n.failed = failed;
+                n.skipped = skipped;
+                n.passed = n.run.saturating_sub(failed + skipped);
+                return false;
             }
-            if !in_pytest_section && line.starts_with("Traceback (most recent call last)") {
-                // A traceback outside pytest: starts a failure unless a unittest block is open.
-                if draft.as_ref().is_none_or(|d| !d.frames.is_empty() || d.message.is_some()) {
-                    failures.extend(draft.take().map(Draft::finish));
-                    draft = Some(Draft::default());
-                    framework.get_or_insert("python");
-                }
-            }
-            if framework.is_none() || framework == Some("pytest") {
-                if let Some(found) = parse_counts(line) {
-                    counts = Some(found);
-                }
-            }
-            if let Some(d) = draft.as_mut() {
-                d.feed(line, paths);
-                // A bare traceback ends at its exception line.
-                if !in_pytest_section && d.message_is_exception && framework == Some("python") {
-                    failures.extend(draft.take().map(Draft::finish));
-                }
+            return self.unittest_tail > 0;
+        }
+        if !self.in_pytest_section && line.starts_with("Traceback (most recent call last)") {
+            self.score = self.score.saturating_add(3);
+            // A traceback outside pytest: starts a failure unless a unittest block is open.
+            if self.draft.as_ref().is_none_or(|d| !d.frames.is_empty() || d.message.is_some()) {
+                self.open(Draft::default());
+                self.framework.get_or_insert("python");
             }
         }
-        failures.extend(draft.take().map(Draft::finish));
-        merge_summary(&mut failures, summary);
+        if self.framework.is_none() || self.framework == Some("pytest") {
+            if let Some(found) = parse_counts(line) {
+                self.counts = Some(found);
+            }
+        }
+        let Some(d) = self.draft.as_mut() else { return false };
+        d.feed(line, paths);
+        // A bare traceback ends at its exception line; any block ends at its size limit.
+        let bare_done = !self.in_pytest_section && d.message_is_exception && self.framework == Some("python");
+        if bare_done || d.seen > MAX_DRAFT_LINES * 50 {
+            self.close();
+            return false;
+        }
+        true
+    }
+
+    fn finish(&mut self) -> Analysis {
+        self.close();
+        let mut failures = std::mem::take(&mut self.failures);
+        merge_summary(&mut failures, std::mem::take(&mut self.summary));
         failures.retain(|f| f.test.is_some() || !f.frames.is_empty() || !f.message.is_empty());
-        Analysis { framework: framework.map(str::to_string), counts, failures }
+        Analysis { framework: self.framework.map(str::to_string), counts: self.counts.clone(), failures }
     }
 }
 
