@@ -185,8 +185,7 @@ mod tests {
         let paths = PathMapper::default();
         let mut d = Driver::new(vec![Box::new(probe)], &paths);
         d.read(log).unwrap();
-        let out = seen.lock().unwrap().clone();
-        out
+        seen.lock().unwrap().clone()
     }
 
     #[test]
