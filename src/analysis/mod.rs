@@ -10,6 +10,7 @@
 //!   standard library, `site-packages`, virtualenvs) are kept but flagged, so the
 //!   repair stage never picks them as files to patch.
 
+pub mod eval;
 mod python;
 mod stream;
 
@@ -149,9 +150,18 @@ impl PathMapper {
         if printed.is_empty() || FOREIGN_MARKERS.iter().any(|m| printed.contains(m)) {
             return None;
         }
-        let rel = if printed.starts_with('/') {
-            let root = self.roots.iter().find(|r| printed.starts_with(r.as_str()))?;
-            &printed[root.len()..]
+        let unified;
+        let printed = if printed.contains('\\') {
+            unified = printed.replace('\\', "/");
+            unified.as_str()
+        } else {
+            printed
+        };
+        let rel = if printed.starts_with('/') || is_windows_absolute(printed) {
+            match self.roots.iter().find(|r| printed.starts_with(r.as_str())) {
+                Some(root) => &printed[root.len()..],
+                None => strip_runner_root(printed)?,
+            }
         } else {
             printed
         };
@@ -169,6 +179,29 @@ impl PathMapper {
             None => Frame { file: printed.to_string(), line, function, in_workspace: false },
         }
     }
+}
+
+/// Checkout folders of CI runners, each followed by the repository's files:
+/// GitHub-hosted (`/home/runner/work/<repo>/<repo>/`, container jobs `/__w/<repo>/<repo>/`,
+/// Windows `D:/a/<repo>/<repo>/`), container actions (`/github/workspace/`), Travis
+/// (`/home/travis/build/<owner>/<repo>/`), Jenkins (`/var/lib/jenkins/workspace/<job>/`)
+/// and GitLab (`/builds/<group>/<project>/`).
+static RUNNER_ROOTS: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r"^(?:/home/runner/work/[^/]+/[^/]+/|/__w/[^/]+/[^/]+/|[A-Za-z]:/a/[^/]+/[^/]+/|/github/workspace/|/home/travis/build/[^/]+/[^/]+/|/var/lib/jenkins/workspace/[^/]+/|/builds/[^/]+/[^/]+/)",
+    )
+    .ok()
+});
+
+/// The repository-relative part of a path under a known runner checkout folder.
+fn strip_runner_root(path: &str) -> Option<&str> {
+    let m = RUNNER_ROOTS.as_ref()?.find(path)?;
+    Some(&path[m.end()..])
+}
+
+fn is_windows_absolute(path: &str) -> bool {
+    let b = path.as_bytes();
+    b.len() > 2 && b[0].is_ascii_alphabetic() && b[1] == b':' && b[2] == b'/'
 }
 
 /// Whether a workspace path names a test file rather than code under test.
@@ -261,6 +294,20 @@ mod tests {
         assert_eq!(m.map("/tmp/wsx/calc.py"), None, "a sibling folder is not the workspace");
         assert_eq!(m.map("../outside.py"), None);
         assert_eq!(m.map("<frozen importlib._bootstrap>"), None);
+    }
+
+    #[test]
+    fn maps_runner_checkouts() {
+        let m = PathMapper::default();
+        assert_eq!(m.map("/home/runner/work/app/app/src/x.py").as_deref(), Some("src/x.py"));
+        assert_eq!(m.map("/__w/app/app/src/x.py").as_deref(), Some("src/x.py"));
+        assert_eq!(m.map("D:\\a\\app\\app\\src\\x.py").as_deref(), Some("src/x.py"));
+        assert_eq!(m.map("/github/workspace/lib/y.js").as_deref(), Some("lib/y.js"));
+        assert_eq!(m.map("/home/travis/build/o/r/t/test_a.py").as_deref(), Some("t/test_a.py"));
+        assert_eq!(m.map("/var/lib/jenkins/workspace/job/a.go").as_deref(), Some("a.go"));
+        assert_eq!(m.map("/builds/g/p/m.rs").as_deref(), Some("m.rs"));
+        assert_eq!(m.map("/home/runner/work/app/app/.venv/lib/python3.11/site-packages/x.py"), None);
+        assert_eq!(m.map("/usr/lib/node/x.js"), None);
     }
 
     #[test]

@@ -18,6 +18,9 @@ pub struct PythonParser {
     draft: Option<Draft>,
     /// Inside a pytest FAILURES/ERRORS section a traceback belongs to the current draft.
     in_pytest_section: bool,
+    /// The last pytest banner was not FAILURES or ERRORS (XFAILURES, PASSES, warnings ...):
+    /// its sections are not failures.
+    in_other_banner: bool,
     /// Lines still to watch after `Ran N tests` for unittest's verdict line.
     unittest_tail: u8,
     score: u32,
@@ -30,9 +33,13 @@ static NATIVE_FRAME: LazyLock<Regex> = LazyLock::new(|| re(r#"^\s*File "([^"]+)"
 static EXCEPTION: LazyLock<Regex> = LazyLock::new(|| {
     re(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Failed|Failure)|[A-Z]\w*Error)(?::\s?(.*))?$")
 });
-static SUMMARY: LazyLock<Regex> = LazyLock::new(|| re(r"^(FAILED|ERROR) ([^\s(]\S*)(?: - (.*))?$"));
+/// `FAILED tests/test_a.py::test_x[a b] - message`, `ERROR tests/test_a.py`, `ERROR tests/pkg` (a folder).
+static SUMMARY: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"^(FAILED|ERROR) ((?:[^\s(\[]+\.py|[^\s(\[]+/[^\s\[]+)(?:::.*?)?|[^\s(\[]+::.+?)(?: - (.*))?$")
+});
 static COUNT: LazyLock<Regex> = LazyLock::new(|| re(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)"));
-static UNITTEST: LazyLock<Regex> = LazyLock::new(|| re(r"^(FAIL|ERROR): (\S+) \(([\w.]+)\)"));
+/// `FAIL: test_x (module.Class)` (unittest), `FAIL: test.module.test_x` (nose).
+static UNITTEST: LazyLock<Regex> = LazyLock::new(|| re(r"^(FAIL|ERROR): (\S+)(?: \(([\w.]+)\))?\s*$"));
 static UNITTEST_RAN: LazyLock<Regex> = LazyLock::new(|| re(r"^Ran (\d+) tests? in "));
 static UNITTEST_END: LazyLock<Regex> = LazyLock::new(|| re(r"^(?:OK|FAILED)(?: \((.*)\))?\s*$"));
 
@@ -203,7 +210,7 @@ impl LogParser for PythonParser {
     }
 
     fn line(&mut self, line: &str, paths: &PathMapper) -> bool {
-        if let Some(c) = SECTION.captures(line) {
+        if let Some(c) = SECTION.captures(line).filter(|_| !self.in_other_banner) {
             let title = c[1].trim();
             let test = title.strip_prefix("ERROR collecting ").unwrap_or(title).to_string();
             self.open(Draft::titled(Some(test)));
@@ -227,6 +234,7 @@ impl LogParser for PythonParser {
             }
             self.close();
             self.in_pytest_section = false;
+            self.in_other_banner = !(title.starts_with("FAILURES") || title.starts_with("ERRORS"));
             return false;
         }
         if let Some(c) = SUMMARY.captures(line) {
@@ -238,11 +246,19 @@ impl LogParser for PythonParser {
             return false;
         }
         if let Some(c) = UNITTEST.captures(line) {
+            let name = &c[2];
+            let id = match c.get(3).map(|m| m.as_str()) {
+                // An import failure: the "test" is the module that could not be loaded.
+                Some("unittest.loader._FailedTest" | "unittest.loader.ModuleImportFailure") => name.to_string(),
+                // Python 3.11+ prints the full id in the parentheses, older ones only the class.
+                Some(owner) if owner.ends_with(&format!(".{name}")) => owner.to_string(),
+                Some(owner) => format!("{owner}.{name}"),
+                // nose: a dotted test path with no parentheses.
+                None if name.contains('.') && name.to_ascii_lowercase().contains("test") => name.to_string(),
+                None => return self.draft.is_some(),
+            };
             self.framework = Some("unittest");
             self.score = self.score.saturating_add(3);
-            // Python 3.11+ prints the full id in the parentheses, older ones only the class.
-            let id =
-                if c[3].ends_with(&format!(".{}", &c[2])) { c[3].to_string() } else { format!("{}.{}", &c[3], &c[2]) };
             self.open(Draft::titled(Some(id)));
             return true;
         }

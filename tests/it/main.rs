@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod cli;
+mod corpus;
 mod fix;
 mod samples;
 mod support;
