@@ -92,7 +92,7 @@ struct DemoArgs {
 
 #[derive(Args)]
 struct AnalyzeArgs {
-    /// A text log file.
+    /// A text log, a folder of extracted job logs, or a run-log ZIP archive.
     path: PathBuf,
     /// Parser to use instead of detection (LOG_PARSER_LANGUAGE).
     #[arg(long)]
@@ -149,6 +149,14 @@ fn test_command(args: &[String], settings: &Settings) -> Option<TestCommand> {
     }
 }
 
+/// Prints a line on stdout; a closed pipe (`| head`) is not an error worth a panic.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 fn usage_error(message: &str) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::from(exit::USAGE)
@@ -193,7 +201,7 @@ fn settings_mask(settings: &Settings, text: &str) -> String {
 fn finish(result: &RunResult, json: bool, settings: &Settings) -> ExitCode {
     if json {
         match serde_json::to_string(result) {
-            Ok(text) => println!("{}", settings_mask(settings, &text)),
+            Ok(text) => out!("{}", settings_mask(settings, &text)),
             Err(e) => eprintln!("error: could not serialise the result: {e}"),
         }
     } else {
@@ -254,7 +262,7 @@ async fn run_check(args: FixArgs, json: bool, cwd: &Path) -> ExitCode {
     let settings = match settings_for(Some(&args.common), cwd) {
         Ok(s) => s,
         Err(e) => {
-            println!("FAIL  settings: {e}");
+            out!("FAIL  settings: {e}");
             return ExitCode::from(exit::USAGE);
         }
     };
@@ -262,10 +270,10 @@ async fn run_check(args: FixArgs, json: bool, cwd: &Path) -> ExitCode {
     let prompts_dir = self_heal::repair::prompts::Prompts::locate(settings.prompts_dir.as_deref(), cwd);
     let lines = check::run(&settings, &args.common.workspace, command.as_ref(), prompts_dir.as_deref()).await;
     if json {
-        println!("{}", serde_json::json!({ "passed": check::passed(&lines), "checks": lines }));
+        out!("{}", serde_json::json!({ "passed": check::passed(&lines), "checks": lines }));
     } else {
         for l in &lines {
-            println!(
+            out!(
                 "{:<5} {}: {}",
                 format!("{:?}", l.verdict).to_uppercase(),
                 l.name,
@@ -334,19 +342,18 @@ async fn run_demo(args: DemoArgs, json: bool, cwd: &Path) -> ExitCode {
 }
 
 fn run_analyze(args: AnalyzeArgs, json: bool) -> ExitCode {
-    let text = match std::fs::read(&args.path) {
-        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-        Err(e) => return usage_error(&format!("could not read {}: {e}", args.path.display())),
-    };
     let language = args.language.or_else(|| std::env::var("LOG_PARSER_LANGUAGE").ok()).map(|l| l.to_ascii_lowercase());
-    let a = analysis::analyze(&text, &analysis::PathMapper::default(), language.as_deref());
+    let a = match analysis::analyze_path(&args.path, &analysis::PathMapper::default(), language.as_deref()) {
+        Ok(a) => a,
+        Err(e) => return usage_error(&e.to_string()),
+    };
     if json {
         let failures: Vec<_> = a
             .failures
             .iter()
             .map(|f| serde_json::json!({"test": f.test, "file": f.file, "line": f.line, "kind": f.kind, "message": f.message, "excerpt": f.excerpt}))
             .collect();
-        println!("{}", serde_json::json!({"framework": a.framework, "counts": a.counts, "failures": failures}));
+        out!("{}", serde_json::json!({"framework": a.framework, "counts": a.counts, "failures": failures}));
     } else {
         eprintln!("framework: {}", a.framework.as_deref().unwrap_or("unknown"));
         if let Some(c) = &a.counts {

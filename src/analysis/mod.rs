@@ -11,9 +11,11 @@
 //!   repair stage never picks them as files to patch.
 
 pub mod eval;
+mod input;
 mod python;
 mod stream;
 
+pub use input::{InputError, analyze_path, merge};
 pub use python::PythonParser;
 
 use serde::Serialize;

@@ -105,18 +105,16 @@ impl Draft {
             self.push_frame(frame);
             return;
         }
-        if !is_e {
-            if let Some(c) = LOCATION.captures(line) {
-                let frame = paths.frame(&c[1], c[2].parse().unwrap_or(0), c.get(3).map(|m| m.as_str().to_string()));
-                if let Some(exc) = c.get(4) {
-                    self.error_type.get_or_insert_with(|| exc.as_str().to_string());
-                }
-                // pytest repeats the crash location after the last frame: keep one copy.
-                if self.frames.last().is_none_or(|f| f.file != frame.file || f.line != frame.line) {
-                    self.push_frame(frame);
-                }
-                return;
+        if !is_e && let Some(c) = LOCATION.captures(line) {
+            let frame = paths.frame(&c[1], c[2].parse().unwrap_or(0), c.get(3).map(|m| m.as_str().to_string()));
+            if let Some(exc) = c.get(4) {
+                self.error_type.get_or_insert_with(|| exc.as_str().to_string());
             }
+            // pytest repeats the crash location after the last frame: keep one copy.
+            if self.frames.last().is_none_or(|f| f.file != frame.file || f.line != frame.line) {
+                self.push_frame(frame);
+            }
+            return;
         }
         let candidate = body.trim();
         if (is_e || !line.starts_with(' ')) && !self.message_is_exception {
@@ -170,10 +168,10 @@ impl Draft {
 
 impl PythonParser {
     fn close(&mut self) {
-        if let Some(d) = self.draft.take() {
-            if self.failures.len() < MAX_FAILURES {
-                self.failures.push(d.finish());
-            }
+        if let Some(d) = self.draft.take()
+            && self.failures.len() < MAX_FAILURES
+        {
+            self.failures.push(d.finish());
         }
     }
 
@@ -300,10 +298,10 @@ impl LogParser for PythonParser {
                 self.framework.get_or_insert("python");
             }
         }
-        if self.framework.is_none() || self.framework == Some("pytest") {
-            if let Some(found) = parse_counts(line) {
-                self.counts = Some(found);
-            }
+        if (self.framework.is_none() || self.framework == Some("pytest"))
+            && let Some(found) = parse_counts(line)
+        {
+            self.counts = Some(found);
         }
         let Some(d) = self.draft.as_mut() else { return false };
         d.feed(line, paths);

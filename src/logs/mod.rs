@@ -5,6 +5,8 @@
 //! that needs no change, never panics on any byte sequence, and keeps the text
 //! of a line (only runner decoration is removed).
 
+pub mod archive;
+
 use std::borrow::Cow;
 
 /// Removes runner decoration from one line: the leading runner timestamp

@@ -162,11 +162,11 @@ pub fn localise(analysis: &Analysis, ws: &Path) -> Vec<Suspect> {
             is_test: is_test_path(path),
             score: 0,
         });
-        if let Some(l) = line.filter(|l| *l > 0) {
-            if !s.lines.contains(&l) {
-                s.lines.push(l);
-                s.lines.sort_unstable();
-            }
+        if let Some(l) = line.filter(|l| *l > 0)
+            && !s.lines.contains(&l)
+        {
+            s.lines.push(l);
+            s.lines.sort_unstable();
         }
         if score > s.score {
             s.score = score;
@@ -176,15 +176,15 @@ pub fn localise(analysis: &Analysis, ws: &Path) -> Vec<Suspect> {
     for (rank, failure) in analysis.failures.iter().take(5).enumerate() {
         // Earlier failures weigh a little more.
         let bonus = u32::try_from(5 - rank).unwrap_or(0);
-        if failure.kind == FailureKind::Syntax {
-            if let (Some(file), line) = (&failure.file, failure.line) {
-                add(
-                    file,
-                    line,
-                    300 + bonus,
-                    format!("the {} points here", failure.error_type.as_deref().unwrap_or("syntax error")),
-                );
-            }
+        if failure.kind == FailureKind::Syntax
+            && let (Some(file), line) = (&failure.file, failure.line)
+        {
+            add(
+                file,
+                line,
+                300 + bonus,
+                format!("the {} points here", failure.error_type.as_deref().unwrap_or("syntax error")),
+            );
         }
         let frames: Vec<_> = failure.frames.iter().filter(|f| f.in_workspace).collect();
         for (depth, frame) in frames.iter().enumerate() {

@@ -106,10 +106,10 @@ pub fn propose(analysis: &Analysis, ws: &Path) -> Vec<RuleFix> {
             (_, "AttributeError") => attribute_error(f, ws),
             _ => None,
         };
-        if let Some(fix) = fix {
-            if !out.contains(&fix) {
-                out.push(fix);
-            }
+        if let Some(fix) = fix
+            && !out.contains(&fix)
+        {
+            out.push(fix);
         }
     }
     out
@@ -240,10 +240,10 @@ fn class_attributes(source: &str, class: &str) -> Vec<String> {
             names.push(c[2].to_string());
         }
         let t = l.trim_start();
-        if let Some(c) = TOP_ASSIGN.captures(t) {
-            if l.len() - t.len() == 4 {
-                names.push(c[1].to_string());
-            }
+        if let Some(c) = TOP_ASSIGN.captures(t)
+            && l.len() - t.len() == 4
+        {
+            names.push(c[1].to_string());
         }
     }
     names
