@@ -81,7 +81,10 @@ fn main() {
             Err(e) => println!("could not score the corpus: {e}"),
         }
     } else {
-        println!("== corpus absent ({}): recall/precision skipped; throughput uses the repository's fixtures", corpus.display());
+        println!(
+            "== corpus absent ({}): recall/precision skipped; throughput uses the repository's fixtures",
+            corpus.display()
+        );
     }
 
     let mb: u64 = std::env::var("BENCH_LOG_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(256);

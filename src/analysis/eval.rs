@@ -130,12 +130,18 @@ pub fn test_key(name: &str) -> String {
 
 /// Whether a reported key names an expected one (equal, or one is the other with
 /// a package or module prefix the log did not print).
+///
+/// BugSwarm stores `failed_tests` as one `#`-joined string, so a test whose name
+/// contains `#` (`kills the worker #0`) reaches the labels split in pieces: any
+/// piece of such a reported name may stand for it.
 fn same_test(reported: &str, expected: &str) -> bool {
     reported == expected
         || reported.ends_with(&format!(".{expected}"))
         || expected.ends_with(&format!(".{reported}"))
         || reported.ends_with(&format!(" › {expected}"))
         || expected.ends_with(&format!(" › {reported}"))
+        || (reported.contains('#')
+            && reported.split('#').map(test_key).any(|piece| !piece.is_empty() && same_test(&piece, expected)))
 }
 
 /// Scores analysis on every judgeable log of a corpus folder, per family.
@@ -187,5 +193,8 @@ mod tests {
         assert_eq!(test_key("Class.method(String, int)[48]"), "Class.method(String, int)[48]");
         assert!(same_test("com.pkg.RetryInterceptorTest.connectTimeout()", "RetryInterceptorTest.connectTimeout()"));
         assert!(!same_test("a.test_x", "a.test_xy"));
+        assert!(same_test("Worker kills it #0", "Worker kills it"));
+        assert!(same_test("Worker kills it #0", "0"));
+        assert!(!same_test("Worker kills it #0", "Worker"));
     }
 }

@@ -11,12 +11,20 @@
 //!   repair stage never picks them as files to patch.
 
 pub mod eval;
+mod go;
 mod input;
+mod java;
+mod javascript;
 mod python;
+mod rust;
 mod stream;
 
+pub use go::GoParser;
 pub use input::{InputError, analyze_path, merge};
+pub use java::JavaParser;
+pub use javascript::JavaScriptParser;
 pub use python::PythonParser;
+pub use rust::RustParser;
 
 use serde::Serialize;
 
@@ -217,7 +225,13 @@ pub fn is_test_path(path: &str) -> bool {
 
 /// The parsers self-heal knows, fresh for one log, in detection order.
 pub fn parsers() -> Vec<Box<dyn LogParser>> {
-    vec![Box::new(PythonParser::default())]
+    vec![
+        Box::new(PythonParser::default()),
+        Box::new(JavaScriptParser::default()),
+        Box::new(JavaParser::default()),
+        Box::new(GoParser::default()),
+        Box::new(RustParser::default()),
+    ]
 }
 
 /// The languages `LOG_PARSER_LANGUAGE` may name.

@@ -33,7 +33,7 @@ impl<'p> Driver<'p> {
     pub fn new(parsers: Vec<Box<dyn LogParser>>, paths: &'p PathMapper) -> Self {
         let literals: Vec<String> =
             parsers.iter().flat_map(|p| p.triggers().iter()).map(|t| regex::escape(t)).collect();
-        let triggers = if literals.is_empty() { None } else { Regex::new(&literals.join("|")).ok() };
+        let triggers = if literals.is_empty() { None } else { trigger_regex(&literals.join("|")) };
         let active = vec![false; parsers.len()];
         Self { parsers, active, triggers, paths }
     }
@@ -127,6 +127,20 @@ impl<'p> Driver<'p> {
             .map(|(_, i)| i);
         best.map(|i| self.parsers[i].finish()).unwrap_or_default()
     }
+}
+
+/// The compiled search for a set of triggers, built once per set: compiling it
+/// costs far more than searching a small log.
+fn trigger_regex(pattern: &str) -> Option<Regex> {
+    static CACHE: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, Regex>>> =
+        std::sync::LazyLock::new(Default::default);
+    let mut cache = CACHE.lock().ok()?;
+    if let Some(re) = cache.get(pattern) {
+        return Some(re.clone());
+    }
+    let re = Regex::new(pattern).ok()?;
+    cache.insert(pattern.to_string(), re.clone());
+    Some(re)
 }
 
 /// Reads until `buf` is full or the reader ends; returns the bytes read.
