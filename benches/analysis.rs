@@ -109,6 +109,39 @@ fn main() {
         peak_rss_mb().unwrap_or(f64::NAN),
         before.unwrap_or(f64::NAN)
     );
+    if std::env::var_os("BENCH_SCAN").is_some() {
+        let bytes = std::fs::read(&big).expect("read");
+        let all: Vec<String> =
+            self_heal::analysis::parsers().iter().flat_map(|p| p.triggers().iter()).map(|t| regex::escape(t)).collect();
+        let re = regex::bytes::Regex::new(&all.join("|")).expect("regex");
+        let started = Instant::now();
+        let n = re.find_iter(&bytes).count();
+        println!(
+            "SCAN all {} literals: {:.0} MB/s, {n} hits",
+            all.len(),
+            size as f64 / 1048576.0 / started.elapsed().as_secs_f64()
+        );
+        for p in self_heal::analysis::parsers() {
+            let lits: Vec<String> = p.triggers().iter().map(|t| regex::escape(t)).collect();
+            let re = regex::bytes::Regex::new(&lits.join("|")).expect("regex");
+            let started = Instant::now();
+            let n = re.find_iter(&bytes).count();
+            println!(
+                "SCAN {} ({} literals): {:.0} MB/s, {n} hits",
+                p.language(),
+                lits.len(),
+                size as f64 / 1048576.0 / started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    if std::env::var_os("BENCH_PER_PARSER").is_some() {
+        for lang in self_heal::analysis::languages() {
+            let started = Instant::now();
+            let a = analyze_path(&big, &PathMapper::default(), Some(lang)).expect("analyse");
+            let t = started.elapsed().as_secs_f64();
+            println!("  {lang:<11} alone: {:.0} MB/s ({} failures)", size as f64 / 1048576.0 / t, a.failures.len());
+        }
+    }
     let started = Instant::now();
     let grep = std::process::Command::new("grep").args(["-c", "FAILED"]).arg(&big).output();
     if let Ok(out) = grep {

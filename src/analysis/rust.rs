@@ -10,6 +10,7 @@ use regex::Regex;
 use super::{Analysis, Counts, Failure, FailureKind, Frame, LogParser, PathMapper, truncate};
 
 static STDOUT_BLOCK: LazyLock<Regex> = LazyLock::new(|| re(r"^---- (\S+) stdout ----$"));
+static RUNNING: LazyLock<Regex> = LazyLock::new(|| re(r"^running \d+ tests?$"));
 static PANIC: LazyLock<Regex> =
     LazyLock::new(|| re(r"^thread '([^']*)'(?: \(\d+\))? panicked at (?:'(.*)', )?([^:\s]+\.rs):(\d+):(\d+):?$"));
 static TEST_LINE: LazyLock<Regex> = LazyLock::new(|| re(r"^test (\S+) \.\.\. (FAILED|ok|ignored)"));
@@ -40,6 +41,8 @@ struct Draft {
     frames: Vec<Frame>,
     /// Reading the panic message (until a blank line or `note:`).
     in_message: bool,
+    /// Lines read in its block.
+    lines: usize,
 }
 
 /// What the parser is inside of.
@@ -63,7 +66,12 @@ pub struct RustParser {
     counts: Option<Counts>,
     framework: Option<&'static str>,
     score: u32,
+    /// A `running N tests` line was read: `---- name stdout ----` blocks are cargo's.
+    seen_running: bool,
 }
+
+/// Lines a test's output block may hold before reading it stops.
+const MAX_BLOCK_LINES: usize = 2_000;
 
 impl RustParser {
     fn open(&mut self, draft: Draft, block: Block) -> bool {
@@ -96,7 +104,11 @@ impl LogParser for RustParser {
     }
 
     fn line(&mut self, line: &str, paths: &PathMapper) -> bool {
-        if let Some(c) = STDOUT_BLOCK.captures(line) {
+        if RUNNING.is_match(line) {
+            self.seen_running = true;
+            return self.block.is_some();
+        }
+        if let Some(c) = STDOUT_BLOCK.captures(line).filter(|_| self.seen_running) {
             self.score = self.score.saturating_add(3);
             self.framework = Some("cargo test");
             let draft = Draft { test: Some(c[1].to_string()), excerpt: vec![line.to_string()], ..Draft::default() };
@@ -146,6 +158,11 @@ impl LogParser for RustParser {
         if d.excerpt.len() < MAX_LINES {
             d.excerpt.push(line.to_string());
         }
+        d.lines += 1;
+        if d.lines > MAX_BLOCK_LINES {
+            self.close();
+            return false;
+        }
         match block {
             Block::Diagnostic => {
                 if let Some(c) = ARROW.captures(line) {
@@ -156,12 +173,10 @@ impl LogParser for RustParser {
                     self.close();
                     return false;
                 }
-                // A diagnostic without a location ends at a blank line.
-                if line.trim().is_empty() {
-                    self.close();
-                    return false;
-                }
-                true
+                // rustc prints the location on the line right after the message: anything
+                // else means this `error:` was some other tool's, and reading stops here.
+                self.close();
+                false
             }
             Block::Test => {
                 if let Some(c) = PANIC.captures(line) {
@@ -285,8 +300,14 @@ mod tests {
     }
 
     #[test]
+    fn a_stdout_banner_outside_cargo_test_opens_nothing() {
+        let log = "---- end stdout ----\nsome other tool's output\n";
+        assert!(rust(log).failures.is_empty());
+    }
+
+    #[test]
     fn backtrace_frames_and_old_panic_format() {
-        let log = "---- t::x stdout ----\nthread 't::x' panicked at 'boom', src/a.rs:3:5\nstack backtrace:\n   3: shop::nth\n             at ./src/lib.rs:8:5\n   4: shop::tests::x\n             at ./src/lib.rs:22:20\n\nfailures:\n    t::x\n";
+        let log = "running 1 test\n---- t::x stdout ----\nthread 't::x' panicked at 'boom', src/a.rs:3:5\nstack backtrace:\n   3: shop::nth\n             at ./src/lib.rs:8:5\n   4: shop::tests::x\n             at ./src/lib.rs:22:20\n\nfailures:\n    t::x\n";
         let a = rust(log);
         assert_eq!(a.failures.len(), 1);
         assert_eq!(a.failures[0].message, "boom");

@@ -24,16 +24,22 @@ const MAX_LINE: usize = 64 * 1024;
 pub struct Driver<'p> {
     parsers: Vec<Box<dyn LogParser>>,
     active: Vec<bool>,
-    triggers: Option<Regex>,
+    /// One search per parser: a few literals each keep the SIMD literal search
+    /// (several GB/s); one alternation of all of them falls back to a slower one.
+    triggers: Vec<Option<Regex>>,
     paths: &'p PathMapper,
 }
 
 impl<'p> Driver<'p> {
     /// A driver for these parsers.
     pub fn new(parsers: Vec<Box<dyn LogParser>>, paths: &'p PathMapper) -> Self {
-        let literals: Vec<String> =
-            parsers.iter().flat_map(|p| p.triggers().iter()).map(|t| regex::escape(t)).collect();
-        let triggers = if literals.is_empty() { None } else { trigger_regex(&literals.join("|")) };
+        let triggers = parsers
+            .iter()
+            .map(|p| {
+                let literals: Vec<String> = p.triggers().iter().map(|t| regex::escape(t)).collect();
+                if literals.is_empty() { None } else { trigger_regex(&literals.join("|")) }
+            })
+            .collect();
         let active = vec![false; parsers.len()];
         Self { parsers, active, triggers, paths }
     }
@@ -86,6 +92,9 @@ impl<'p> Driver<'p> {
 
     /// Processes complete lines (`region` ends with a newline or is empty).
     fn region(&mut self, region: &[u8]) {
+        // The next trigger hit of each parser at or after `pos`, searched again only once passed.
+        let mut next: Vec<Option<usize>> = vec![None; self.triggers.len()];
+        let mut searched_from: Vec<Option<usize>> = vec![None; self.triggers.len()];
         let mut pos = 0;
         while pos < region.len() {
             let line_end = |from: usize| memchr::memchr(b'\n', &region[from..]).map_or(region.len(), |i| from + i);
@@ -95,9 +104,26 @@ impl<'p> Driver<'p> {
                 pos = end + 1;
                 continue;
             }
-            let Some(found) = self.triggers.as_ref().and_then(|t| t.find_at(region, pos)) else { return };
-            let start = memchr::memrchr(b'\n', &region[pos..found.start()]).map_or(pos, |i| pos + i + 1);
-            let end = line_end(found.end());
+            let mut first: Option<usize> = None;
+            for (i, trigger) in self.triggers.iter().enumerate() {
+                let Some(re) = trigger else { continue };
+                let stale = match (next[i], searched_from[i]) {
+                    (Some(hit), _) => hit < pos,
+                    // No hit after an earlier search start: none after a later one either.
+                    (None, Some(from)) => from > pos,
+                    (None, None) => true,
+                };
+                if stale {
+                    next[i] = re.find_at(region, pos).map(|m| m.start());
+                    searched_from[i] = Some(pos);
+                }
+                if let Some(hit) = next[i] {
+                    first = Some(first.map_or(hit, |f: usize| f.min(hit)));
+                }
+            }
+            let Some(hit) = first else { return };
+            let start = memchr::memrchr(b'\n', &region[pos..hit]).map_or(pos, |i| pos + i + 1);
+            let end = line_end(hit);
             self.line(&region[start..end]);
             pos = end + 1;
         }
