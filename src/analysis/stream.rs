@@ -91,53 +91,63 @@ impl<'p> Driver<'p> {
     }
 
     /// Processes complete lines (`region` ends with a newline or is empty).
+    ///
+    /// Each parser's next trigger hit is found with its own literal search and
+    /// reused until passed; a line goes to the parsers that are active or whose
+    /// trigger lies in it, so no line is searched twice for the same parser.
     fn region(&mut self, region: &[u8]) {
-        // The next trigger hit of each parser at or after `pos`, searched again only once passed.
-        let mut next: Vec<Option<usize>> = vec![None; self.triggers.len()];
-        let mut searched_from: Vec<Option<usize>> = vec![None; self.triggers.len()];
+        let k = self.triggers.len();
+        // The next hit of each parser at or after the position it was searched from;
+        // `None` after a search means no hit in the rest of the region.
+        let mut next: Vec<Option<usize>> = vec![None; k];
+        let mut searched: Vec<bool> = vec![false; k];
+        let mut gets: Vec<bool> = vec![false; k];
         let mut pos = 0;
         while pos < region.len() {
-            let line_end = |from: usize| memchr::memchr(b'\n', &region[from..]).map_or(region.len(), |i| from + i);
-            if self.active.iter().any(|a| *a) {
-                let end = line_end(pos);
-                self.line(&region[pos..end]);
-                pos = end + 1;
-                continue;
-            }
-            let mut first: Option<usize> = None;
-            for (i, trigger) in self.triggers.iter().enumerate() {
-                let Some(re) = trigger else { continue };
-                let stale = match (next[i], searched_from[i]) {
-                    (Some(hit), _) => hit < pos,
-                    // No hit after an earlier search start: none after a later one either.
-                    (None, Some(from)) => from > pos,
-                    (None, None) => true,
-                };
+            for i in 0..k {
+                let stale = !searched[i] || next[i].is_some_and(|hit| hit < pos);
                 if stale {
-                    next[i] = re.find_at(region, pos).map(|m| m.start());
-                    searched_from[i] = Some(pos);
-                }
-                if let Some(hit) = next[i] {
-                    first = Some(first.map_or(hit, |f: usize| f.min(hit)));
+                    next[i] = self.triggers[i].as_ref().and_then(|re| re.find_at(region, pos)).map(|m| m.start());
+                    searched[i] = true;
                 }
             }
-            let Some(hit) = first else { return };
-            let start = memchr::memrchr(b'\n', &region[pos..hit]).map_or(pos, |i| pos + i + 1);
-            let end = line_end(hit);
-            self.line(&region[start..end]);
+            let line_end = |from: usize| memchr::memchr(b'\n', &region[from..]).map_or(region.len(), |i| from + i);
+            let (start, end) = if self.active.iter().any(|a| *a) {
+                (pos, line_end(pos))
+            } else {
+                let Some(hit) = next.iter().flatten().min().copied() else { return };
+                (memchr::memrchr(b'\n', &region[pos..hit]).map_or(pos, |i| pos + i + 1), line_end(hit))
+            };
+            for i in 0..k {
+                gets[i] = self.active[i] || next[i].is_some_and(|hit| hit >= start && hit < end);
+            }
+            self.dispatch(&region[start..end], &gets);
             pos = end + 1;
         }
     }
 
-    fn line(&mut self, raw: &[u8]) {
+    /// Normalises a line and hands it to the parsers marked in `gets`.
+    fn dispatch(&mut self, raw: &[u8], gets: &[bool]) {
         let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
         let text: Cow<'_, str> = String::from_utf8_lossy(raw);
         let line = normalise_line(&text);
         for (i, parser) in self.parsers.iter_mut().enumerate() {
-            if self.active[i] || parser.triggers().iter().any(|t| line.contains(t)) {
+            if gets[i] {
                 self.active[i] = parser.line(&line, self.paths);
             }
         }
+    }
+
+    /// A line outside any region (the head of an over-long line, the last line
+    /// without a newline): each parser that is active or has a trigger in it.
+    fn line(&mut self, raw: &[u8]) {
+        let gets: Vec<bool> = self
+            .triggers
+            .iter()
+            .enumerate()
+            .map(|(i, re)| self.active[i] || re.as_ref().is_some_and(|re| re.is_match(raw)))
+            .collect();
+        self.dispatch(raw, &gets);
     }
 
     /// The analysis of the parser that recognised the log best (or the only one, when `forced`).
