@@ -65,19 +65,7 @@ fn main() {
     if have_corpus {
         println!("== failed-test recall and precision on the labelled corpus ({})", corpus.display());
         match eval::evaluate(&corpus) {
-            Ok(scores) => {
-                for (family, (s, _)) in scores {
-                    println!(
-                        "{family:<10} logs {:>3}  recall {:>6.1}%  precision {:>6.1}%  (tp {}, fp {}, fn {})",
-                        s.logs,
-                        s.recall() * 100.0,
-                        s.precision() * 100.0,
-                        s.true_positives,
-                        s.false_positives,
-                        s.false_negatives
-                    );
-                }
-            }
+            Ok(scores) => print!("{}", eval::table(&scores, 0)),
             Err(e) => println!("could not score the corpus: {e}"),
         }
     } else {
@@ -119,6 +107,24 @@ fn main() {
         println!(
             "SCAN all {} literals: {:.0} MB/s, {n} hits",
             all.len(),
+            size as f64 / 1048576.0 / started.elapsed().as_secs_f64()
+        );
+        let mut sorted: Vec<&str> = self_heal::analysis::parsers().iter().flat_map(|p| p.triggers().to_vec()).collect();
+        sorted.sort_by_key(|l| l.len());
+        sorted.dedup();
+        let mut kept: Vec<&str> = Vec::new();
+        for l in sorted {
+            if !kept.iter().any(|k| l.contains(k)) {
+                kept.push(l);
+            }
+        }
+        let re = regex::bytes::Regex::new(&kept.iter().map(|t| regex::escape(t)).collect::<Vec<_>>().join("|"))
+            .expect("regex");
+        let started = Instant::now();
+        let n = re.find_iter(&bytes).count();
+        println!(
+            "SCAN covering {} literals: {:.0} MB/s, {n} hits",
+            kept.len(),
             size as f64 / 1048576.0 / started.elapsed().as_secs_f64()
         );
         for p in self_heal::analysis::parsers() {

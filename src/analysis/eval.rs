@@ -83,6 +83,26 @@ impl Score {
     }
 }
 
+/// The scores as a table, one line per family, with up to `misses` of each family's misses under it.
+pub fn table(scores: &BTreeMap<String, (Score, Vec<String>)>, misses: usize) -> String {
+    let mut out = String::new();
+    for (family, (s, missed)) in scores {
+        out.push_str(&format!(
+            "{family:<10} logs {:>3}  recall {:>6.1}%  precision {:>6.1}%  (tp {}, fp {}, fn {})\n",
+            s.logs,
+            s.recall() * 100.0,
+            s.precision() * 100.0,
+            s.true_positives,
+            s.false_positives,
+            s.false_negatives
+        ));
+        for m in missed.iter().take(misses) {
+            out.push_str(&format!("    {m}\n"));
+        }
+    }
+    out
+}
+
 /// A comparable form of a test name, whatever convention wrote it:
 /// `tests/test_a.py::TestX::test_y[1]`, `tests.test_a::TestX::test_y[1]`,
 /// `test_y (tests.test_a.TestX)`, `method(pkg.Class)` and `pkg.Class.method`

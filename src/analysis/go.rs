@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::{Analysis, Counts, Failure, FailureKind, Frame, LogParser, PathMapper, truncate};
+use super::{Analysis, Counts, FailureKind, LogParser, Partial, PathMapper, re};
 
 static RUN: LazyLock<Regex> = LazyLock::new(|| re(r"^=== (?:RUN|CONT|PAUSE)\s+(\S+)"));
 static VERDICT: LazyLock<Regex> = LazyLock::new(|| re(r"^(\s*)--- (FAIL|PASS|SKIP): (\S+) \(([\d.]+)s\)"));
@@ -20,28 +20,12 @@ static PACKAGE: LazyLock<Regex> = LazyLock::new(|| re(r"^# (\S+)"));
 static PACKAGE_RESULT: LazyLock<Regex> = LazyLock::new(|| re(r"^(FAIL|ok)\s+(\S+)\s"));
 static TRACE_FILE: LazyLock<Regex> = LazyLock::new(|| re(r"^\t(/\S+\.go):(\d+)(?: \+0x[0-9a-f]+)?$"));
 
-#[allow(clippy::expect_used)] // the patterns are constants, checked by the tests
-fn re(pattern: &str) -> Regex {
-    Regex::new(pattern).expect("valid regex")
-}
-
 const MAX_FAILURES: usize = 2_000;
 const MAX_LINES: usize = 80;
 const MAX_FRAMES: usize = 64;
 
-/// One failing test or build error under construction.
-#[derive(Default)]
-struct Draft {
-    test: Option<String>,
-    kind: Option<FailureKind>,
-    error_type: Option<String>,
-    message: Vec<String>,
-    file: Option<String>,
-    line: Option<u32>,
-    excerpt: Vec<String>,
-    /// Panic frames, innermost first as Go prints them.
-    frames: Vec<Frame>,
-}
+/// One failing test or build error under construction (panic frames innermost first, as Go prints them).
+type Draft = Partial;
 
 /// Reads Go tool output, one line at a time.
 #[derive(Default)]
@@ -256,18 +240,7 @@ impl LogParser for GoParser {
             .map(|mut d| {
                 // Go prints the innermost frame first; records keep the outermost first.
                 d.frames.reverse();
-                let located = d.frames.iter().rev().find(|f| f.in_workspace).cloned();
-                let kind = d.kind.unwrap_or(FailureKind::TestFailure);
-                Failure {
-                    test: d.test,
-                    file: located.as_ref().map(|f| f.file.clone()).or(d.file),
-                    line: located.map(|f| f.line).or(d.line),
-                    kind,
-                    error_type: d.error_type,
-                    message: truncate(&d.message.join("\n"), 2_000),
-                    excerpt: d.excerpt.join("\n"),
-                    frames: d.frames,
-                }
+                d.into_failure(FailureKind::TestFailure)
             })
             .collect();
         let counts = self.saw_counts.then(|| {

@@ -261,6 +261,44 @@ pub fn analyze_reader<R: std::io::Read>(
     Ok(driver.finish(language.is_some()))
 }
 
+/// Compiles one of the parsers' constant patterns (each is exercised by the parsers' tests).
+#[allow(clippy::expect_used)]
+pub(crate) fn re(pattern: &str) -> regex::Regex {
+    regex::Regex::new(pattern).expect("valid regex")
+}
+
+/// A failure record under construction, for parsers that gather it piece by piece.
+#[derive(Debug, Default)]
+pub(crate) struct Partial {
+    pub test: Option<String>,
+    pub kind: Option<FailureKind>,
+    pub error_type: Option<String>,
+    pub message: Vec<String>,
+    pub file: Option<String>,
+    pub line: Option<u32>,
+    pub excerpt: Vec<String>,
+    /// Frames, outermost first.
+    pub frames: Vec<Frame>,
+}
+
+impl Partial {
+    /// The record: located at the innermost workspace frame when there is one, else
+    /// where the log said; `default_kind` when no kind was read.
+    pub fn into_failure(self, default_kind: FailureKind) -> Failure {
+        let located = self.frames.iter().rev().find(|f| f.in_workspace).cloned();
+        Failure {
+            test: self.test,
+            file: located.as_ref().map(|f| f.file.clone()).or(self.file),
+            line: located.map(|f| f.line).or(self.line),
+            kind: self.kind.unwrap_or(default_kind),
+            error_type: self.error_type,
+            message: truncate(&self.message.join("\n"), 2_000),
+            excerpt: self.excerpt.join("\n"),
+            frames: self.frames,
+        }
+    }
+}
+
 /// Classifies an error type name.
 pub fn classify(error_type: Option<&str>) -> FailureKind {
     let Some(t) = error_type else { return FailureKind::TestFailure };

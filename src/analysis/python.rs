@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::{Analysis, Counts, Failure, Frame, LogParser, PathMapper, classify, truncate};
+use super::{re, Analysis, Counts, Failure, Frame, LogParser, PathMapper, classify, truncate};
 
 /// Reads Python test output, one line at a time.
 #[derive(Default)]
@@ -43,10 +43,6 @@ static UNITTEST: LazyLock<Regex> = LazyLock::new(|| re(r"^(FAIL|ERROR): (\S+)(?:
 static UNITTEST_RAN: LazyLock<Regex> = LazyLock::new(|| re(r"^Ran (\d+) tests? in "));
 static UNITTEST_END: LazyLock<Regex> = LazyLock::new(|| re(r"^(?:OK|FAILED)(?: \((.*)\))?\s*$"));
 
-#[allow(clippy::expect_used)] // the patterns are constants, checked by the tests
-fn re(pattern: &str) -> Regex {
-    Regex::new(pattern).expect("valid regex")
-}
 
 /// Longest message and excerpt kept per failure.
 const MAX_MESSAGE: usize = 2_000;
@@ -96,7 +92,7 @@ impl Draft {
             Some(rest) if rest.starts_with(' ') || rest.is_empty() => (true, rest.trim()),
             _ => (false, line),
         };
-        if let Some(c) = NATIVE_FRAME.captures(body) {
+        if let Some(c) = body.contains("File \"").then(|| NATIVE_FRAME.captures(body)).flatten() {
             let frame = paths.frame(&c[1], c[2].parse().unwrap_or(0), c.get(3).map(|m| m.as_str().to_string()));
             // `File "x", line N` with no function is where a SyntaxError points.
             if c.get(3).is_none() {
@@ -105,7 +101,10 @@ impl Draft {
             self.push_frame(frame);
             return;
         }
-        if !is_e && let Some(c) = LOCATION.captures(line) {
+        if !is_e
+            && line.contains(':')
+            && let Some(c) = LOCATION.captures(line)
+        {
             let frame = paths.frame(&c[1], c[2].parse().unwrap_or(0), c.get(3).map(|m| m.as_str().to_string()));
             if let Some(exc) = c.get(4) {
                 self.error_type.get_or_insert_with(|| exc.as_str().to_string());
@@ -208,7 +207,9 @@ impl LogParser for PythonParser {
     }
 
     fn line(&mut self, line: &str, paths: &PathMapper) -> bool {
-        if let Some(c) = SECTION.captures(line).filter(|_| !self.in_other_banner) {
+        // Cheap first-byte checks keep the regexes off the lines they cannot match.
+        let first = line.as_bytes().first().copied().unwrap_or(0);
+        if let Some(c) = (first == b'_').then(|| SECTION.captures(line)).flatten().filter(|_| !self.in_other_banner) {
             let title = c[1].trim();
             let test = title.strip_prefix("ERROR collecting ").unwrap_or(title).to_string();
             self.open(Draft::titled(Some(test)));
@@ -217,7 +218,7 @@ impl LogParser for PythonParser {
             self.score = self.score.saturating_add(5);
             return true;
         }
-        if let Some(c) = BANNER.captures(line) {
+        if let Some(c) = (first == b'=').then(|| BANNER.captures(line)).flatten() {
             let title = &c[1];
             if title.contains("test session starts")
                 || title.contains("short test summary")
@@ -235,7 +236,7 @@ impl LogParser for PythonParser {
             self.in_other_banner = !(title.starts_with("FAILURES") || title.starts_with("ERRORS"));
             return false;
         }
-        if let Some(c) = SUMMARY.captures(line) {
+        if let Some(c) = (first == b'F' || first == b'E').then(|| SUMMARY.captures(line)).flatten() {
             self.close();
             self.in_pytest_section = false;
             if self.summary.len() < MAX_FAILURES {
@@ -243,7 +244,7 @@ impl LogParser for PythonParser {
             }
             return false;
         }
-        if let Some(c) = UNITTEST.captures(line) {
+        if let Some(c) = (first == b'F' || first == b'E').then(|| UNITTEST.captures(line)).flatten() {
             let name = &c[2];
             let id = match c.get(3).map(|m| m.as_str()) {
                 // An import failure: the "test" is the module that could not be loaded.
@@ -260,7 +261,7 @@ impl LogParser for PythonParser {
             self.open(Draft::titled(Some(id)));
             return true;
         }
-        if let Some(c) = UNITTEST_RAN.captures(line) {
+        if let Some(c) = (first == b'R').then(|| UNITTEST_RAN.captures(line)).flatten() {
             let run = c[1].parse().unwrap_or(0);
             self.counts = Some(Counts { run, passed: run, ..Counts::default() });
             self.close();
@@ -325,6 +326,9 @@ impl LogParser for PythonParser {
 
 /// Reads pytest's closing counts: `2 failed, 3 passed, 1 skipped in 0.12s`.
 fn parse_counts(line: &str) -> Option<Counts> {
+    if !line.contains(" in ") {
+        return None;
+    }
     let trimmed = line.trim().trim_matches('=').trim();
     if !(trimmed.contains(" in ") && trimmed.ends_with('s')) {
         return None;

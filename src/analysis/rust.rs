@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::{Analysis, Counts, Failure, FailureKind, Frame, LogParser, PathMapper, truncate};
+use super::{Analysis, Counts, Failure, FailureKind, LogParser, Partial, PathMapper, re};
 
 static STDOUT_BLOCK: LazyLock<Regex> = LazyLock::new(|| re(r"^---- (\S+) stdout ----$"));
 static RUNNING: LazyLock<Regex> = LazyLock::new(|| re(r"^running \d+ tests?$"));
@@ -20,25 +20,14 @@ static DIAGNOSTIC: LazyLock<Regex> = LazyLock::new(|| re(r"^error(?:\[(E\d{4})\]
 static ARROW: LazyLock<Regex> = LazyLock::new(|| re(r"^\s*--> ([^:\s]+\.rs):(\d+):(\d+)"));
 static FRAME_AT: LazyLock<Regex> = LazyLock::new(|| re(r"^\s+at (\S+\.rs):(\d+)(?::\d+)?$"));
 
-#[allow(clippy::expect_used)] // the patterns are constants, checked by the tests
-fn re(pattern: &str) -> Regex {
-    Regex::new(pattern).expect("valid regex")
-}
-
 const MAX_FAILURES: usize = 2_000;
 const MAX_LINES: usize = 80;
 const MAX_FRAMES: usize = 64;
 
 #[derive(Default)]
 struct Draft {
-    test: Option<String>,
-    kind: Option<FailureKind>,
-    error_type: Option<String>,
-    message: Vec<String>,
-    file: Option<String>,
-    line: Option<u32>,
-    excerpt: Vec<String>,
-    frames: Vec<Frame>,
+    /// The record so far (frames innermost first, as backtraces print them).
+    p: Partial,
     /// Reading the panic message (until a blank line or `note:`).
     in_message: bool,
     /// Lines read in its block.
@@ -111,7 +100,8 @@ impl LogParser for RustParser {
         if let Some(c) = STDOUT_BLOCK.captures(line).filter(|_| self.seen_running) {
             self.score = self.score.saturating_add(3);
             self.framework = Some("cargo test");
-            let draft = Draft { test: Some(c[1].to_string()), excerpt: vec![line.to_string()], ..Draft::default() };
+            let p = Partial { test: Some(c[1].to_string()), excerpt: vec![line.to_string()], ..Partial::default() };
+            let draft = Draft { p, ..Draft::default() };
             return self.open(draft, Block::Test);
         }
         if let Some(c) = TEST_LINE.captures(line) {
@@ -143,20 +133,21 @@ impl LogParser for RustParser {
             if c.get(1).is_some() {
                 self.score = self.score.saturating_add(2);
             }
-            let draft = Draft {
+            let p = Partial {
                 kind: Some(FailureKind::Syntax),
                 error_type: Some(c.get(1).map_or("error", |m| m.as_str()).to_string()),
                 message: vec![text],
                 excerpt: vec![line.to_string()],
-                ..Draft::default()
+                ..Partial::default()
             };
+            let draft = Draft { p, ..Draft::default() };
             return self.open(draft, Block::Diagnostic);
         }
         let Some(i) = self.current else { return false };
         let block = self.block.unwrap_or(Block::None);
         let d = &mut self.drafts[i];
-        if d.excerpt.len() < MAX_LINES {
-            d.excerpt.push(line.to_string());
+        if d.p.excerpt.len() < MAX_LINES {
+            d.p.excerpt.push(line.to_string());
         }
         d.lines += 1;
         if d.lines > MAX_BLOCK_LINES {
@@ -166,8 +157,8 @@ impl LogParser for RustParser {
         match block {
             Block::Diagnostic => {
                 if let Some(c) = ARROW.captures(line) {
-                    d.file = paths.map(&c[1]);
-                    d.line = c[2].parse().ok();
+                    d.p.file = paths.map(&c[1]);
+                    d.p.line = c[2].parse().ok();
                     self.score = self.score.saturating_add(2);
                     self.framework.get_or_insert("rustc");
                     self.close();
@@ -180,11 +171,11 @@ impl LogParser for RustParser {
             }
             Block::Test => {
                 if let Some(c) = PANIC.captures(line) {
-                    d.error_type = Some("panic".to_string());
-                    d.file = paths.map(&c[3]);
-                    d.line = c[4].parse().ok();
+                    d.p.error_type = Some("panic".to_string());
+                    d.p.file = paths.map(&c[3]);
+                    d.p.line = c[4].parse().ok();
                     if let Some(old_style) = c.get(2) {
-                        d.message.push(old_style.as_str().to_string());
+                        d.p.message.push(old_style.as_str().to_string());
                     } else {
                         d.in_message = true;
                     }
@@ -193,14 +184,14 @@ impl LogParser for RustParser {
                 if d.in_message {
                     if line.trim().is_empty() || line.starts_with("note: ") || line.starts_with("stack backtrace:") {
                         d.in_message = false;
-                    } else if d.message.len() < 8 {
-                        d.message.push(line.to_string());
+                    } else if d.p.message.len() < 8 {
+                        d.p.message.push(line.to_string());
                     }
                     return true;
                 }
                 if let Some(c) = FRAME_AT.captures(line) {
-                    if d.frames.len() < MAX_FRAMES {
-                        d.frames.push(paths.frame(c[1].trim_start_matches("./"), c[2].parse().unwrap_or(0), None));
+                    if d.p.frames.len() < MAX_FRAMES {
+                        d.p.frames.push(paths.frame(c[1].trim_start_matches("./"), c[2].parse().unwrap_or(0), None));
                     }
                     return true;
                 }
@@ -220,27 +211,17 @@ impl LogParser for RustParser {
             .into_iter()
             // An `error:` line with no location is some other tool's, not rustc's.
             .filter(|d| {
-                d.kind != Some(FailureKind::Syntax) || d.file.is_some() || d.error_type.as_deref() != Some("error")
+                d.p.kind != Some(FailureKind::Syntax)
+                    || d.p.file.is_some()
+                    || d.p.error_type.as_deref() != Some("error")
             })
-            .map(|mut d| {
-                let message = d.message.join("\n");
-                let kind = d.kind.unwrap_or(if message.starts_with("assertion") || message.contains("assert") {
-                    FailureKind::Assertion
-                } else {
-                    FailureKind::Runtime
-                });
-                // Backtraces print the innermost frame first.
-                d.frames.reverse();
-                Failure {
-                    test: d.test,
-                    file: d.file,
-                    line: d.line,
-                    kind,
-                    error_type: d.error_type,
-                    message: truncate(&message, 2_000),
-                    excerpt: d.excerpt.join("\n"),
-                    frames: d.frames,
-                }
+            .map(|d| {
+                let mut p = d.p;
+                let assertion = p.message.first().is_some_and(|m| m.starts_with("assertion") || m.contains("assert"));
+                let kind = if assertion { FailureKind::Assertion } else { FailureKind::Runtime };
+                // Backtraces print the innermost frame first; records keep the outermost first.
+                p.frames.reverse();
+                p.into_failure(kind)
             })
             .collect();
         // Tests reported FAILED whose output block was not in the log.

@@ -17,22 +17,8 @@ fn failed_test_recall_and_precision_per_framework() {
         return;
     }
     let scores = self_heal::analysis::eval::evaluate(&corpus).unwrap();
-    let mut report = String::new();
-    for (family, (s, misses)) in &scores {
-        report.push_str(&format!(
-            "{family:<10} logs {:>3}  recall {:>6.1}%  precision {:>6.1}%  (tp {}, fp {}, fn {})\n",
-            s.logs,
-            s.recall() * 100.0,
-            s.precision() * 100.0,
-            s.true_positives,
-            s.false_positives,
-            s.false_negatives
-        ));
-        let shown = if std::env::var_os("CORPUS_VERBOSE").is_some() { usize::MAX } else { 8 };
-        for m in misses.iter().take(shown) {
-            report.push_str(&format!("    {m}\n"));
-        }
-    }
+    let shown = if std::env::var_os("CORPUS_VERBOSE").is_some() { usize::MAX } else { 8 };
+    let report = self_heal::analysis::eval::table(&scores, shown);
     eprintln!("{report}");
     for family in COVERED {
         let (s, _) = scores.get(*family).unwrap_or_else(|| panic!("no labelled {family} log was scored"));
