@@ -84,6 +84,24 @@ pub struct Failure {
     pub frames: Vec<Frame>,
 }
 
+impl Failure {
+    /// Workspace files to patch, most likely first: source files of the traceback
+    /// (innermost first), then the failure's own file, then test files. Files
+    /// outside the workspace never appear.
+    pub fn candidates(&self) -> Vec<String> {
+        let mut sources: Vec<&str> = Vec::new();
+        let mut tests: Vec<&str> = Vec::new();
+        let frames = self.frames.iter().rev().filter(|f| f.in_workspace).map(|f| f.file.as_str());
+        for file in frames.chain(self.file.as_deref()) {
+            let list = if is_test_path(file) { &mut tests } else { &mut sources };
+            if !list.contains(&file) {
+                list.push(file);
+            }
+        }
+        sources.into_iter().chain(tests).map(str::to_string).collect()
+    }
+}
+
 /// Run-level test counts, when the log states them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
@@ -362,6 +380,27 @@ mod tests {
         assert_eq!(m.map("/builds/g/p/m.rs").as_deref(), Some("m.rs"));
         assert_eq!(m.map("/home/runner/work/app/app/.venv/lib/python3.11/site-packages/x.py"), None);
         assert_eq!(m.map("/usr/lib/node/x.js"), None);
+    }
+
+    #[test]
+    fn candidates_put_source_frames_first() {
+        let m = PathMapper::default();
+        let f = Failure {
+            test: Some("tests/test_a.py::test_x".into()),
+            file: Some("tests/test_a.py".into()),
+            line: Some(3),
+            kind: FailureKind::Runtime,
+            error_type: None,
+            message: String::new(),
+            excerpt: String::new(),
+            frames: vec![
+                m.frame("tests/test_a.py", 3, None),
+                m.frame("app/core.py", 10, None),
+                m.frame("/usr/lib/python3.11/json/decoder.py", 5, None),
+                m.frame("app/util.py", 2, None),
+            ],
+        };
+        assert_eq!(f.candidates(), ["app/util.py", "app/core.py", "tests/test_a.py"]);
     }
 
     #[test]
