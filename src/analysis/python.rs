@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::{re, Analysis, Counts, Failure, Frame, LogParser, PathMapper, classify, truncate};
+use super::{Analysis, Counts, Failure, Frame, LogParser, PathMapper, classify, re, truncate};
 
 /// Reads Python test output, one line at a time.
 #[derive(Default)]
@@ -42,7 +42,6 @@ static COUNT: LazyLock<Regex> = LazyLock::new(|| re(r"(\d+) (passed|failed|error
 static UNITTEST: LazyLock<Regex> = LazyLock::new(|| re(r"^(FAIL|ERROR): (\S+)(?: \(([\w.]+)\))?\s*$"));
 static UNITTEST_RAN: LazyLock<Regex> = LazyLock::new(|| re(r"^Ran (\d+) tests? in "));
 static UNITTEST_END: LazyLock<Regex> = LazyLock::new(|| re(r"^(?:OK|FAILED)(?: \((.*)\))?\s*$"));
-
 
 /// Longest message and excerpt kept per failure.
 const MAX_MESSAGE: usize = 2_000;
