@@ -38,10 +38,7 @@ static IMPORT: LazyLock<Regex> = LazyLock::new(|| re(r"^\s*import\s+([\w.]+(?:\s
 static DEF: LazyLock<Regex> = LazyLock::new(|| re(r"^([ \t]*)(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)"));
 static IDENT: LazyLock<Regex> = LazyLock::new(|| re(r"[A-Za-z_]\w*"));
 
-#[allow(clippy::expect_used)] // the patterns are constants, checked by the tests
-fn re(pattern: &str) -> Regex {
-    Regex::new(pattern).expect("valid regex")
-}
+use crate::analysis::re;
 
 fn read(ws: &Path, rel: &str) -> Option<String> {
     std::fs::read_to_string(ws.join(rel)).ok()

@@ -116,10 +116,7 @@ static FENCE: LazyLock<Regex> = LazyLock::new(|| re(r"^\s*(`{3,}|~{3,})\s*(.*)$"
 static PATHLIKE: LazyLock<Regex> =
     LazyLock::new(|| re(r"^[\w.@+-]+(?:/[\w.@+-]+)*\.[A-Za-z0-9]+$|^[\w.@+-]+(?:/[\w.@+-]+)+$"));
 
-#[allow(clippy::expect_used)] // the patterns are constants, checked by the tests
-fn re(pattern: &str) -> Regex {
-    Regex::new(pattern).expect("valid regex")
-}
+use crate::analysis::re;
 
 /// Reads every edit out of a reply, in the most specific format it uses.
 pub fn parse_reply(reply: &str) -> Result<Vec<Edit>, EditError> {

@@ -40,10 +40,7 @@ static SELF_ATTR: LazyLock<Regex> = LazyLock::new(|| re(r"self\.(\w+)\s*(?::[^=]
 static DEF_NAME: LazyLock<Regex> = LazyLock::new(|| re(r"(?m)^([ \t]*)(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)"));
 static TOP_ASSIGN: LazyLock<Regex> = LazyLock::new(|| re(r"(?m)^(\w+)[ \t]*(?::[^=\n]+)?=[^=]"));
 
-#[allow(clippy::expect_used)] // the patterns are constants, checked by the tests
-fn re(pattern: &str) -> Regex {
-    Regex::new(pattern).expect("valid regex")
-}
+use crate::analysis::re;
 
 /// Python builtins a misspelling may have meant.
 const BUILTINS: &[&str] = &[

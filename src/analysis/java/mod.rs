@@ -36,8 +36,6 @@ mod tag;
 
 use std::collections::HashSet;
 
-use regex::Regex;
-
 use self::draft::{Draft, Style, build_kind};
 use self::tag::{Tag, split_tag};
 use super::{Analysis, Counts, Failure, LogParser, PathMapper};
@@ -63,10 +61,7 @@ const GRADLE: usize = 1;
 const ANT: usize = 2;
 const JUNIT: usize = 3;
 
-#[allow(clippy::expect_used)] // the patterns are constants, checked by the tests
-fn re(pattern: &str) -> Regex {
-    Regex::new(pattern).expect("valid regex")
-}
+use crate::analysis::re;
 
 /// Which summary list is being read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

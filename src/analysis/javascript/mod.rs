@@ -40,10 +40,7 @@ use super::{Analysis, Counts, LogParser, PathMapper};
 static COMPOSE_PREFIX: LazyLock<Regex> = LazyLock::new(|| re(r"^[A-Za-z][\w.-]*\s+\|(?: |$)"));
 static COUNT: LazyLock<Regex> = LazyLock::new(|| re(r"(\d+) (failed|passed|skipped|todo|pending)"));
 
-#[allow(clippy::expect_used)] // the patterns are constants, checked by the tests
-fn re(pattern: &str) -> Regex {
-    Regex::new(pattern).expect("valid regex")
-}
+use crate::analysis::re;
 
 /// Longest message kept.
 const MAX_MESSAGE: usize = 2_000;
