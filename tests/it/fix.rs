@@ -6,6 +6,11 @@ use crate::support::*;
 
 const DIAGNOSIS: &str = "Root cause: letter_grade uses `>` so a score equal to a boundary falls to the grade below.\nLocation: grades.py:20\nFix: compare with `>=`.\nTest is wrong: no";
 
+/// The reply that repairs sample 4: the boundary comparison back to `>=`.
+fn good_patch() -> String {
+    search_replace("grades.py", "        if score > threshold:", "        if score >= threshold:")
+}
+
 fn fix_args<'a>(ws: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec!["fix", "--json", "--workspace", ws];
     args.extend_from_slice(extra);
@@ -65,10 +70,7 @@ async fn repairs_logic_bug_in_source_found_through_the_failing_test() {
     let Some(c) = Case::new(
         "repairs_logic_bug_in_source_found_through_the_failing_test",
         "4",
-        vec![
-            text(DIAGNOSIS),
-            text(&search_replace("grades.py", "        if score > threshold:", "        if score >= threshold:")),
-        ],
+        vec![text(DIAGNOSIS), text(&good_patch())],
     )
     .await
     else {
@@ -116,7 +118,7 @@ async fn retries_with_what_the_failed_attempt_taught() {
         "        if score > threshold:",
         "        if score > threshold - 0.5 and score != 85:",
     );
-    let right = search_replace("grades.py", "        if score > threshold:", "        if score >= threshold:");
+    let right = good_patch();
     let Some(c) = Case::new(
         "retries_with_what_the_failed_attempt_taught",
         "4",
@@ -194,7 +196,7 @@ async fn malformed_replies_leave_the_tree_exactly_as_it_was() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rate_limits_and_server_errors_are_retried() {
-    let good = search_replace("grades.py", "        if score > threshold:", "        if score >= threshold:");
+    let good = good_patch();
     let Some(c) = Case::new(
         "rate_limits_and_server_errors_are_retried",
         "4",
@@ -237,7 +239,7 @@ async fn a_model_that_keeps_failing_ends_the_run_cleanly() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn dry_run_validates_but_writes_nothing() {
-    let good = search_replace("grades.py", "        if score > threshold:", "        if score >= threshold:");
+    let good = good_patch();
     let Some(c) = Case::new("dry_run_validates_but_writes_nothing", "4", vec![text(DIAGNOSIS), text(&good)]).await
     else {
         return;
@@ -259,7 +261,7 @@ async fn patches_outside_the_policy_are_refused() {
     let escape = search_replace("../outside.py", "", "print('escaped')");
     let workflow = search_replace(".github/workflows/ci.yml", "", "on: push");
     let test_only = search_replace("tests/test_grades.py", "import", "import");
-    let good = search_replace("grades.py", "        if score > threshold:", "        if score >= threshold:");
+    let good = good_patch();
     let script = vec![text(DIAGNOSIS), text(&escape), text(&workflow), text(&test_only), text(&good)];
     let Some(c) = Case::new("patches_outside_the_policy_are_refused", "4", script).await else {
         return;
@@ -326,7 +328,7 @@ async fn the_rule_tier_repairs_a_misspelt_name_without_a_model() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn secrets_never_reach_output_records_or_the_model() {
-    let good = search_replace("grades.py", "        if score > threshold:", "        if score >= threshold:");
+    let good = good_patch();
     let Some(c) =
         Case::new("secrets_never_reach_output_records_or_the_model", "4", vec![text(DIAGNOSIS), text(&good)]).await
     else {
@@ -358,7 +360,7 @@ async fn secrets_never_reach_output_records_or_the_model() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_patch_that_does_not_parse_is_a_failed_attempt() {
     let broken_syntax = search_replace("grades.py", "        if score > threshold:", "        if score >= threshold");
-    let good = search_replace("grades.py", "        if score > threshold:", "        if score >= threshold:");
+    let good = good_patch();
     let Some(c) = Case::new(
         "a_patch_that_does_not_parse_is_a_failed_attempt",
         "4",
@@ -381,7 +383,7 @@ async fn a_patch_that_does_not_parse_is_a_failed_attempt() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn prompt_templates_are_read_at_run_time() {
-    let good = search_replace("grades.py", "        if score > threshold:", "        if score >= threshold:");
+    let good = good_patch();
     let Some(c) = Case::new("prompt_templates_are_read_at_run_time", "4", vec![text(DIAGNOSIS), text(&good)]).await
     else {
         return;
