@@ -81,6 +81,10 @@ impl LogParser for GoParser {
         &["--- FAIL", "--- PASS", "=== RUN", "panic: ", "FAIL\t", "ok  \t", "# ", ".go:"]
     }
 
+    fn weight(&self) -> u32 {
+        2
+    }
+
     fn score(&self) -> u32 {
         self.score
     }

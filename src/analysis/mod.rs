@@ -144,6 +144,12 @@ pub trait LogParser: Send {
     fn score(&self) -> u32;
     /// The failures, framework and counts read.
     fn finish(&mut self) -> Analysis;
+    /// Its reading cost relative to the others' (measured with the analysis
+    /// benchmark's `BENCH_PER_PARSER`), so the driver can split the parsers
+    /// into lanes of about equal work.
+    fn weight(&self) -> u32 {
+        3
+    }
 }
 
 /// Maps paths printed in a log to workspace-relative paths.

@@ -201,6 +201,10 @@ impl LogParser for PythonParser {
         ]
     }
 
+    fn weight(&self) -> u32 {
+        5
+    }
+
     fn score(&self) -> u32 {
         self.score
     }

@@ -18,7 +18,9 @@ use crate::analysis::{FailureKind, PathMapper};
 
 static JAVAC: LazyLock<Regex> =
     LazyLock::new(|| re(r"^(\S.*?\.(?:java|kt|groovy|scala)):(?:(\d+): error:|\[(\d+),\d+\]) (.*)$"));
-static KOTLIN: LazyLock<Regex> = LazyLock::new(|| re(r"^e: (?:file://)?(\S+?\.kts?):(\d+):\d+ (.*)$"));
+/// kotlinc 1.7+ (`e: file:///p/A.kt:12:5 msg`) and earlier (`e: /p/A.kt: (12, 5): msg`).
+static KOTLIN: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^e: (?:file://)?(\S+?\.kts?):(?:(\d+):\d+|\s\((\d+), \d+\):) (.*)$"));
 
 impl JavaParser {
     /// A javac, maven-compiler or kotlinc error line: a block with the source's path.
@@ -119,6 +121,25 @@ mod tests {
         assert_eq!((f.file.as_deref(), f.line), (Some("src/main/java/pkg/Calc.java"), Some(12)));
         assert_eq!(f.message, "cannot find symbol\nsymbol: variable totl\nlocation: class pkg.Calc");
         assert_eq!(frames(f), [("src/main/java/pkg/Calc.java", 12, None, true)]);
+    }
+
+    #[test]
+    fn groovy_and_kotlin_compiler_errors_of_every_shape() {
+        let log = "\
+[ERROR] /ws/src/main/groovy/pkg/Util.groovy:[3,5] unable to resolve class Foo
+e: /ws/src/main/kotlin/App.kt: (12, 5): Unresolved reference: foo
+e: file:///ws/src/main/kotlin/Cli.kt:4:9 Unresolved reference: bar
+";
+        let a = run(log);
+        let got: Vec<_> = a.failures.iter().map(|f| (f.file.as_deref(), f.line, f.message.as_str(), f.kind)).collect();
+        assert_eq!(
+            got,
+            [
+                (Some("src/main/groovy/pkg/Util.groovy"), Some(3), "unable to resolve class Foo", FailureKind::Syntax),
+                (Some("src/main/kotlin/App.kt"), Some(12), "Unresolved reference: foo", FailureKind::Syntax),
+                (Some("src/main/kotlin/Cli.kt"), Some(4), "Unresolved reference: bar", FailureKind::Syntax),
+            ]
+        );
     }
 
     #[test]

@@ -190,4 +190,10 @@ BUILD FAILED in 3s
         );
         assert_eq!(frames(works), [("CalcTest.java", 30, None, false)]);
     }
+
+    #[test]
+    fn gradle_count_of_a_single_test() {
+        let log = "CalcTest > adds() FAILED\n    java.lang.AssertionError at CalcTest.java:12\n\n1 test completed, 1 failed\n";
+        assert_eq!(run(log).counts, Some(Counts { run: 1, passed: 0, failed: 1, skipped: 0 }));
+    }
 }

@@ -195,7 +195,7 @@ impl LogParser for JavaParser {
             "Failed tests:",
             "Tests in error:",
             " FAILED",
-            "tests completed",
+            " completed, ",
             "What went wrong:",
             "Failed to execute goal",
             "Testsuite: ",
@@ -211,8 +211,15 @@ impl LogParser for JavaParser {
             ": error: ",
             ".java:[",
             ".kt:[",
+            ".groovy:[",
+            ".scala:[",
             "e: file:",
+            "e: /",
         ]
+    }
+
+    fn weight(&self) -> u32 {
+        5
     }
 
     fn score(&self) -> u32 {
