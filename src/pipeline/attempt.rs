@@ -1,0 +1,143 @@
+//! One attempt: a model call within the token cap, a patch built from edits
+//! through the path policy, its validation, and the attempt's record.
+
+use tracing::{info, warn};
+
+use super::{Attempt, AttemptOutcome, Run, Tier};
+use crate::repair::context::estimate_tokens;
+use crate::repair::edits::{self, Edit};
+use crate::repair::model::{ChatRequest, Model};
+use crate::repair::patch::{FileChange, Patch};
+use crate::repair::policy::PathPolicy;
+use crate::validate::{Outcome, TestRun, Validator};
+impl Run<'_> {
+    /// Calls the model unless the call would take the run past `MAX_TOKENS_PER_RUN`
+    /// (what was used so far plus an estimate of this prompt); the error is a sentence for the record.
+    pub(super) async fn call(&mut self, model: &dyn Model, user: String) -> Result<String, String> {
+        let request = ChatRequest { system: self.req.prompts.system.clone(), user: self.masker.mask(&user) };
+        let cap = self.req.settings.max_tokens_per_run;
+        let estimate = estimate_tokens(&request.system) + estimate_tokens(&request.user);
+        if cap > 0 && self.usage.total() + estimate > cap {
+            return Err(format!(
+                "MAX_TOKENS_PER_RUN ({cap}) would be exceeded: {} tokens used, about {estimate} more needed; not calling the model",
+                self.usage.total()
+            ));
+        }
+        self.result.llm_calls += 1;
+        match model.complete(&request).await {
+            Ok(reply) => {
+                self.usage.add(reply.usage);
+                // An empty reply is a failed attempt (it holds no edit), not the end of the run.
+                if reply.content.trim().is_empty() {
+                    warn!("the model returned an empty reply");
+                }
+                if reply.finish_reason.as_deref() == Some("length") {
+                    warn!("the model's reply was cut off at its length limit");
+                }
+                Ok(reply.content)
+            }
+            Err(e) => Err(format!("model call failed: {e}")),
+        }
+    }
+
+    /// Turns edits into a patch, checks it, and validates it.
+    pub(super) async fn try_edits(
+        &mut self,
+        edits: &[Edit],
+        policy: &PathPolicy,
+        validator: &mut dyn Validator,
+        seen: &[String],
+    ) -> Result<(Patch, TestRun), (AttemptOutcome, String)> {
+        let patch = build_patch(edits, policy)?;
+        if patch.is_empty() {
+            return Err((AttemptOutcome::DidNotApply, "the edits change nothing".to_string()));
+        }
+        if seen.contains(&patch.unified_diff()) {
+            return Err((AttemptOutcome::Repeated, "the same patch as an earlier attempt".to_string()));
+        }
+        info!(files = ?patch.paths(), "validating the patch");
+        let run = validator.run(Some(&patch)).await.map_err(|e| (AttemptOutcome::TestsFailed, e.to_string()))?;
+        if run.passed() {
+            info!("the tests pass with the patch");
+            self.result.files_changed = patch.paths();
+            self.result.diff = Some(self.masker.mask(&patch.unified_diff()));
+            self.result.validation.after = Some(self.masked_run(run.clone()));
+            self.result.validation.outcome = Some(run.outcome);
+            self.pending = Some(patch.clone());
+        } else {
+            info!(outcome = ?run.outcome, "the patch did not pass validation");
+        }
+        Ok((patch, run))
+    }
+
+    pub(super) fn log_attempt(
+        &mut self,
+        number: u32,
+        tier: Tier,
+        rule: Option<String>,
+        outcome: Result<(Patch, TestRun), (AttemptOutcome, String)>,
+    ) {
+        let attempt = match outcome {
+            Ok((patch, run)) => Attempt {
+                number,
+                tier,
+                rule,
+                outcome: match run.outcome {
+                    Outcome::Passed => AttemptOutcome::Passed,
+                    Outcome::Failed => AttemptOutcome::TestsFailed,
+                    Outcome::SyntaxError => AttemptOutcome::SyntaxError,
+                    Outcome::TimedOut => AttemptOutcome::TimedOut,
+                },
+                detail: format!("{} (exit code {:?})", run.command, run.exit_code),
+                diff: Some(self.masker.mask(&patch.unified_diff())),
+                validation: Some(self.masked_run(run)),
+            },
+            Err((outcome, detail)) => {
+                info!("attempt {number} failed: {detail}");
+                Attempt { number, tier, rule, outcome, detail: self.masker.mask(&detail), diff: None, validation: None }
+            }
+        };
+        self.result.attempt_log.push(attempt);
+    }
+
+}
+
+/// Checks every edit's path against the policy, then applies the edits to the workspace files.
+fn build_patch(edits: &[Edit], policy: &PathPolicy) -> Result<Patch, (AttemptOutcome, String)> {
+    /// Larger files are not patched: a fix never needs to rewrite one, and reading it whole costs memory.
+    const MAX_FILE_BYTES: u64 = 2 * 1024 * 1024;
+    let mut checked = Vec::with_capacity(edits.len());
+    for edit in edits {
+        let rel = policy.check(edit.path()).map_err(|e| (AttemptOutcome::Refused, e.to_string()))?;
+        let abs = policy.absolute(&rel);
+        if let Ok(meta) = std::fs::metadata(&abs) {
+            if !meta.is_file() {
+                return Err((AttemptOutcome::Refused, format!("refused {rel:?}: not a regular file")));
+            }
+            if meta.len() > MAX_FILE_BYTES {
+                return Err((AttemptOutcome::Refused, format!("refused {rel:?}: larger than {MAX_FILE_BYTES} bytes")));
+            }
+            if std::fs::read_to_string(&abs).is_err() {
+                return Err((AttemptOutcome::Refused, format!("refused {rel:?}: not a UTF-8 text file")));
+            }
+        }
+        checked.push(with_path(edit, rel));
+    }
+    let read = |rel: &str| std::fs::read_to_string(policy.absolute(rel)).ok();
+    let changed = edits::apply(&checked, read).map_err(|e| (AttemptOutcome::DidNotApply, e.to_string()))?;
+    let files = changed
+        .into_iter()
+        .map(|(path, after)| FileChange { before: read(&path), path, after })
+        .filter(|f| f.before.as_deref() != Some(f.after.as_str()))
+        .collect();
+    Ok(Patch { files })
+}
+
+fn with_path(edit: &Edit, path: String) -> Edit {
+    match edit.clone() {
+        Edit::SearchReplace { search, replace, .. } => Edit::SearchReplace { path, search, replace },
+        Edit::Diff { hunks, .. } => Edit::Diff { path, hunks },
+        Edit::WholeFile { content, .. } => Edit::WholeFile { path, content },
+    }
+}
+

@@ -1,0 +1,179 @@
+//! The repair itself: the baseline run and its analysis, then the rule tier,
+//! then the model tier with attempts that learn from each other.
+
+use tracing::info;
+
+use super::{AttemptOutcome, Run, Status, Tier, relativise};
+use crate::analysis::{PathMapper, analyze};
+use crate::repair::compose::{self, PromptInputs, excerpt_for, lesson};
+use crate::repair::context::localise;
+use crate::repair::edits;
+use crate::repair::model::Model;
+use crate::repair::policy::PathPolicy;
+use crate::repair::prompts::untrusted;
+use crate::repair::rules;
+use crate::report::Results;
+use crate::validate::{Outcome, ValidateError, Validator};
+impl Run<'_> {
+    pub(super) async fn repair(
+        &mut self,
+        model: Option<&dyn Model>,
+        validator: &mut dyn Validator,
+        policy: &PathPolicy,
+        results: &Results,
+    ) {
+        info!(command = %validator.command(), backend = validator.backend(), "running the tests to see the failure");
+        let baseline = match validator.run(None).await {
+            Ok(run) => run,
+            Err(e) => {
+                self.result.setup_error =
+                    matches!(&e, ValidateError::Spawn { source, .. } if source.kind() == std::io::ErrorKind::NotFound);
+                return self.fail(e.to_string());
+            }
+        };
+        self.result.validation.outcome = Some(baseline.outcome);
+        // Paths of the validation copy mean nothing to a reader, and would make every
+        // failure signature unique: show them relative to the workspace.
+        let output = relativise(&baseline.output, &self.roots(validator));
+        self.result.validation.before = Some(self.masked_run(baseline.clone()));
+        if baseline.passed() {
+            info!("the tests pass: nothing to fix");
+            self.result.status = Status::NothingToFix;
+            return;
+        }
+        let mapper = PathMapper::new(self.roots(validator));
+        let analysis = analyze(&output, &mapper, self.req.settings.log_parser_language.as_deref());
+        let analysis = self.mask_analysis(analysis);
+        info!(
+            framework = analysis.framework.as_deref().unwrap_or("unknown"),
+            failures = analysis.failures.len(),
+            "analysed the failing run"
+        );
+        for f in analysis.failures.iter().take(5) {
+            info!(
+                test = f.test.as_deref().unwrap_or("-"),
+                at = %format!("{}:{}", f.file.as_deref().unwrap_or("?"), f.line.unwrap_or(0)),
+                "{}: {}",
+                f.error_type.as_deref().unwrap_or("failure"),
+                f.message
+            );
+        }
+        let suspects = localise(&analysis, &self.req.workspace);
+        if let Some(top) = suspects.first() {
+            info!(file = %top.path, lines = ?top.lines, reason = %top.reason, "most likely at fault");
+        }
+        self.result.framework = analysis.framework.clone();
+        self.result.counts = analysis.counts.clone();
+        self.result.failures = analysis.failures.clone();
+        self.result.suspects = suspects.clone();
+        if baseline.outcome == Outcome::TimedOut {
+            return self
+                .fail(format!("the test command did not finish within {:?}", self.req.settings.validation_timeout));
+        }
+        if suspects.is_empty() {
+            return self.fail("could not locate the failing code: no workspace file appears in the test output");
+        }
+
+        // Tier 1: deterministic rules, no model.
+        for fix in rules::propose(&analysis, &self.req.workspace) {
+            let number = self.next_attempt();
+            info!(rule = fix.rule, "attempt {number}: trying rule {}", fix.rule);
+            let outcome = self.try_edits(&fix.edits, policy, validator, &[]).await;
+            let passed = matches!(&outcome, Ok((_, run)) if run.passed());
+            self.log_attempt(number, Tier::Rule, Some(fix.rule.to_string()), outcome);
+            if passed {
+                self.result.diagnosis = Some(fix.explanation.clone());
+                return self.accept(Tier::Rule, policy).await;
+            }
+        }
+
+        // Tier 2: the model.
+        let Some(model) = model else {
+            self.result.setup_error = true;
+            return self.fail(
+                "no model configured and no rule repairs this failure: set OPENAI_API_KEY (or OPENAI_BASE_URL for a local OpenAI-compatible server such as Ollama or vLLM)",
+            );
+        };
+        let inputs =
+            PromptInputs::gather(&analysis, &output, &self.req.workspace, &suspects, self.req.settings, &self.masker);
+        let memory = self.recall(&analysis, results);
+        let prompts = &self.req.prompts;
+        let diag_prompt = compose::diagnosis_prompt(prompts, &inputs);
+        info!(model = %model.describe(), "asking the model for a diagnosis");
+        let diagnosis = match self.call(model, diag_prompt).await {
+            Ok(text) if text.trim().is_empty() => "(the model gave no diagnosis)".to_string(),
+            Ok(text) => self.masker.mask(text.trim()),
+            Err(e) => return self.fail(e),
+        };
+        info!("diagnosis: {}", diagnosis.lines().next().unwrap_or(""));
+        self.result.diagnosis = Some(diagnosis.clone());
+        let mut history: Vec<String> = memory.into_iter().collect();
+        let mut seen_diffs: Vec<String> = Vec::new();
+        for model_attempt in 1..=self.req.settings.max_attempts {
+            let number = self.next_attempt();
+            info!(
+                "attempt {number}: asking the model for a patch ({model_attempt} of {})",
+                self.req.settings.max_attempts
+            );
+            let prompt = compose::patch_prompt(prompts, &inputs, &diagnosis, &history);
+            let reply = match self.call(model, prompt).await {
+                Ok(text) => text,
+                Err(e) => {
+                    self.log_attempt(number, Tier::Model, None, Err((AttemptOutcome::ModelError, e.clone())));
+                    return self.fail(e);
+                }
+            };
+            let edits = match edits::parse_reply(&reply) {
+                Ok(edits) => edits,
+                Err(e) => {
+                    history.push(lesson(
+                        number,
+                        None,
+                        &format!("Your reply could not be used: {e}. Answer with search/replace blocks."),
+                    ));
+                    self.log_attempt(number, Tier::Model, None, Err((AttemptOutcome::NoEdits, e.to_string())));
+                    continue;
+                }
+            };
+            let outcome = self.try_edits(&edits, policy, validator, &seen_diffs).await;
+            match &outcome {
+                Ok((_, run)) if run.passed() => {
+                    self.log_attempt(number, Tier::Model, None, outcome);
+                    return self.accept(Tier::Model, policy).await;
+                }
+                Ok((patch, run)) => {
+                    let diff = self.masker.mask(&patch.unified_diff());
+                    seen_diffs.push(patch.unified_diff());
+                    let run_output = relativise(&run.output, &self.roots(validator));
+                    let new_analysis = analyze(
+                        &run_output,
+                        &PathMapper::new(self.roots(validator)),
+                        self.req.settings.log_parser_language.as_deref(),
+                    );
+                    let what = match run.outcome {
+                        Outcome::SyntaxError => "the patched file does not parse",
+                        Outcome::TimedOut => "the tests ran out of time",
+                        _ => "the tests still fail",
+                    };
+                    let after = self.masker.mask(&excerpt_for(&new_analysis, &run_output));
+                    history.push(lesson(
+                        number,
+                        Some(&diff),
+                        &format!("Result: {what}.\n{}", untrusted("test output after this patch", &after)),
+                    ));
+                }
+                Err((AttemptOutcome::Repeated, _)) => {
+                    self.log_attempt(number, Tier::Model, None, outcome);
+                    return self.fail("the model proposed the same patch as an earlier attempt; stopping early");
+                }
+                Err((_, why)) => {
+                    history.push(lesson(number, None, &format!("Your edits could not be applied: {why}.")));
+                }
+            }
+            self.log_attempt(number, Tier::Model, None, outcome);
+        }
+        let tried = self.result.attempts;
+        self.fail(format!("no validated fix after {tried} attempt(s)"));
+    }
+
+}
