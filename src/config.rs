@@ -186,6 +186,8 @@ fn input_alias(input: &str) -> Option<&'static str> {
         "MAX_TOKENS" => "MAX_TOKENS_PER_RUN",
         "GIT_ENABLED" => "GIT_ENABLED",
         "GITHUB_TOKEN" => "GITHUB_TOKEN",
+        "ALLOW_TEST_EDITS" => "ALLOW_TEST_EDITS",
+        "FLAKY_RERUNS" => "FLAKY_RERUNS",
         _ => return None,
     })
 }
@@ -284,6 +286,10 @@ pub struct Settings {
     pub max_prompt_tokens: u64,
     /// `MAX_TOKENS_PER_RUN`: stop calling the model past this many tokens (0 = no cap).
     pub max_tokens_per_run: u64,
+    /// `ALLOW_TEST_EDITS`: let a patch edit tests, skip them or weaken them.
+    pub allow_test_edits: bool,
+    /// `FLAKY_RERUNS`: re-runs of a failing test command before patching (0 = none).
+    pub flaky_reruns: u32,
 }
 
 impl Settings {
@@ -332,6 +338,8 @@ impl Settings {
             prompts_dir: raw.get("PROMPTS_DIR").map(PathBuf::from),
             max_prompt_tokens: raw.number("MAX_PROMPT_TOKENS", 6000, 1)?,
             max_tokens_per_run: raw.number("MAX_TOKENS_PER_RUN", 0, 0)?,
+            allow_test_edits: raw.bool("ALLOW_TEST_EDITS", false)?,
+            flaky_reruns: u32::try_from(raw.number("FLAKY_RERUNS", 1, 0)?.min(5)).unwrap_or(1),
         })
     }
 
@@ -370,6 +378,8 @@ pub const SETTING_NAMES: &[&str] = &[
     "GITHUB_TOKEN",
     "GIT_ENABLED",
     "OFFLINE_MODE",
+    "ALLOW_TEST_EDITS",
+    "FLAKY_RERUNS",
 ];
 
 #[cfg(test)]

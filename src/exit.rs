@@ -2,8 +2,8 @@
 //!
 //! | code | meaning |
 //! | --- | --- |
-//! | 0 | repaired, or nothing to fix (also: `check` passed, `analyze` read the log) |
-//! | 1 | not repaired (no validated fix, the fix was rejected, or it could not be written) |
+//! | 0 | repaired, or nothing to fix: the tests pass, or passed on a re-run (`flaky`) (also: `check` passed, `analyze` read the log) |
+//! | 1 | not repaired (no validated fix, the fix was rejected or could not be written, or the failure is the infrastructure's) |
 //! | 2 | bad usage or configuration (unknown flag, invalid setting, no model when one is needed, test command not found, a failed `check`) |
 
 use crate::pipeline::{RunResult, Status};
@@ -18,8 +18,8 @@ pub const USAGE: u8 = 2;
 /// The exit code of a repair run.
 pub fn for_run(result: &RunResult) -> u8 {
     match result.status {
-        Status::Repaired | Status::NothingToFix => OK,
+        Status::Repaired | Status::NothingToFix | Status::Flaky => OK,
         _ if result.setup_error => USAGE,
-        Status::NotRepaired | Status::Rejected => NOT_REPAIRED,
+        Status::NotRepaired | Status::Rejected | Status::Infrastructure => NOT_REPAIRED,
     }
 }

@@ -219,6 +219,10 @@ fn summary(r: &RunResult) -> String {
         Status::NothingToFix => "NOTHING TO FIX: the tests pass".to_string(),
         Status::NotRepaired => format!("NOT REPAIRED: {}", r.reason.as_deref().unwrap_or("no validated fix")),
         Status::Rejected => format!("VALIDATED BUT NOT APPLIED: {}", r.reason.as_deref().unwrap_or("rejected")),
+        Status::Flaky => "FLAKY: the tests failed, then passed when run again; nothing was patched".to_string(),
+        Status::Infrastructure => {
+            format!("NOT PATCHED (infrastructure): {}", r.reason.as_deref().unwrap_or("not a code fault"))
+        }
     };
     out.push_str(&status);
     out.push('\n');

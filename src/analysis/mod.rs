@@ -26,6 +26,8 @@ pub use javascript::JavaScriptParser;
 pub use python::PythonParser;
 pub use rust::RustParser;
 
+use std::sync::LazyLock;
+
 use serde::Serialize;
 
 /// What sort of failure a record describes.
@@ -241,10 +243,15 @@ fn is_windows_absolute(path: &str) -> bool {
 /// Whether a workspace path names a test file rather than code under test.
 pub fn is_test_path(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
-    path.split('/').any(|c| c == "tests" || c == "test" || c == "testing")
+    let stem = name.split('.').next().unwrap_or(name);
+    path.split('/').any(|c| c == "tests" || c == "test" || c == "testing" || c == "__tests__")
         || name.starts_with("test_")
         || name.ends_with("_test.py")
         || name == "conftest.py"
+        || name.ends_with("_test.go")
+        // Java/Kotlin: FooTest, FooTests, FooIT; JavaScript/TypeScript: foo.test.js, foo.spec.ts.
+        || (name.ends_with(".java") || name.ends_with(".kt")) && ["Test", "Tests", "IT"].iter().any(|s| stem.ends_with(s))
+        || name.split('.').any(|part| part == "test" || part == "spec") && name.contains('.')
 }
 
 /// The parsers self-heal knows, fresh for one log, in detection order.
@@ -344,6 +351,30 @@ pub fn classify(error_type: Option<&str>) -> FailureKind {
     }
 }
 
+/// Messages that say the machine, the network or a registry failed rather than the
+/// code: a full disk, a name that does not resolve, a lost runner, a registry's
+/// refusal or time-out.
+static INFRASTRUCTURE: LazyLock<regex::Regex> = LazyLock::new(|| {
+    re(concat!(
+        r"No space left on device|\bENOSPC\b|Temporary failure in name resolution|Name or service not known|",
+        r"nodename nor servname|Could not resolve host|Network is unreachable|\bEAI_AGAIN\b|\bETIMEDOUT\b|",
+        r"\bECONNRESET\b|Connection timed out|Read timed out|TLS handshake timeout|",
+        r"The runner has received a shutdown signal|lost communication with the server|",
+        r"toomanyrequests|(?:502 Bad Gateway|503 Service Unavailable|504 Gateway Time-?out)"
+    ))
+});
+
+/// Classifies a failure by its error type, then by its message: an ordinary
+/// error whose message says the infrastructure failed is an infrastructure failure.
+pub fn classify_failure(error_type: Option<&str>, message: &str) -> FailureKind {
+    match classify(error_type) {
+        FailureKind::Runtime | FailureKind::TestFailure if INFRASTRUCTURE.is_match(message) => {
+            FailureKind::Infrastructure
+        }
+        kind => kind,
+    }
+}
+
 /// Cuts text to at most `max` bytes on a character boundary, marking the cut.
 pub fn truncate(text: &str, max: usize) -> String {
     if text.len() <= max {
@@ -417,6 +448,28 @@ mod tests {
         assert!(is_test_path("conftest.py"));
         assert!(!is_test_path("calc.py"));
         assert!(!is_test_path("src/contest.py"));
+        assert_eq!(
+            classify_failure(Some("OSError"), "[Errno 28] No space left on device"),
+            FailureKind::Infrastructure
+        );
+        assert_eq!(
+            classify_failure(
+                Some("urllib.error.URLError"),
+                "<urlopen error [Errno -3] Temporary failure in name resolution>"
+            ),
+            FailureKind::Infrastructure
+        );
+        assert_eq!(classify_failure(Some("ValueError"), "bad total"), FailureKind::Runtime);
+        assert_eq!(classify_failure(Some("AssertionError"), "No space left on device"), FailureKind::Assertion);
+        for test in ["calc_test.go", "src/test/java/a/CalcTest.java", "CalcTests.java", "CalcIT.kt", "cart.test.js"] {
+            assert!(is_test_path(test), "{test}");
+        }
+        for test in ["src/cart.spec.ts", "web/__tests__/cart.js"] {
+            assert!(is_test_path(test), "{test}");
+        }
+        for source in ["calc.go", "src/main/java/a/Testing.java", "src/Contest.java", "latest.js", "src/spectrum.ts"] {
+            assert!(!is_test_path(source), "{source}");
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::{Analysis, Counts, Failure, Frame, LogParser, PathMapper, classify, re, truncate};
+use super::{Analysis, Counts, Failure, Frame, LogParser, PathMapper, classify_failure, re, truncate};
 
 /// Reads Python test output, one line at a time.
 #[derive(Default)]
@@ -155,7 +155,7 @@ impl Draft {
             test: self.test,
             file: located.as_ref().map(|f| f.file.clone()),
             line: located.map(|f| f.line),
-            kind: classify(error_type.as_deref()),
+            kind: classify_failure(error_type.as_deref(), self.message.as_deref().unwrap_or("")),
             error_type,
             message: truncate(self.message.as_deref().unwrap_or("").trim(), MAX_MESSAGE),
             excerpt: excerpt_lines.join("\n").trim_matches('\n').to_string(),
@@ -374,7 +374,7 @@ fn merge_summary(failures: &mut Vec<Failure>, summary: Vec<(String, Option<Strin
                     test: Some(nodeid),
                     file,
                     line: None,
-                    kind: classify(error_type.as_deref()),
+                    kind: classify_failure(error_type.as_deref(), &text),
                     error_type,
                     message: truncate(&text, MAX_MESSAGE),
                     excerpt: String::new(),

@@ -3,9 +3,10 @@
 
 use tracing::{info, warn};
 
-use super::{Attempt, AttemptOutcome, Run, Tier};
+use super::{Attempt, AttemptOutcome, ModelCall, Run, Tier};
 use crate::repair::context::estimate_tokens;
 use crate::repair::edits::{self, Edit};
+use crate::repair::honesty;
 use crate::repair::model::{ChatRequest, Model};
 use crate::repair::patch::{FileChange, Patch};
 use crate::repair::policy::PathPolicy;
@@ -13,7 +14,13 @@ use crate::validate::{Outcome, TestRun, Validator};
 impl Run<'_> {
     /// Calls the model unless the call would take the run past `MAX_TOKENS_PER_RUN`
     /// (what was used so far plus an estimate of this prompt); the error is a sentence for the record.
-    pub(super) async fn call(&mut self, model: &dyn Model, user: String) -> Result<String, String> {
+    pub(super) async fn call(
+        &mut self,
+        model: &dyn Model,
+        user: String,
+        purpose: &'static str,
+        attempt: Option<u32>,
+    ) -> Result<String, String> {
         let request = ChatRequest { system: self.req.prompts.system.clone(), user: self.masker.mask(&user) };
         let cap = self.req.settings.max_tokens_per_run;
         let estimate = estimate_tokens(&request.system) + estimate_tokens(&request.user);
@@ -24,9 +31,23 @@ impl Run<'_> {
             ));
         }
         self.result.llm_calls += 1;
-        match model.complete(&request).await {
+        let started = std::time::Instant::now();
+        let outcome = model.complete(&request).await;
+        let mut call = ModelCall {
+            purpose,
+            attempt,
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            prompt_bytes: u64::try_from(request.system.len() + request.user.len()).unwrap_or(u64::MAX),
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            finish: String::new(),
+        };
+        let result = match outcome {
             Ok(reply) => {
                 self.usage.add(reply.usage);
+                call.prompt_tokens = reply.usage.prompt;
+                call.completion_tokens = reply.usage.completion;
+                call.finish = reply.finish_reason.clone().unwrap_or_default();
                 // An empty reply is a failed attempt (it holds no edit), not the end of the run.
                 if reply.content.trim().is_empty() {
                     warn!("the model returned an empty reply");
@@ -36,8 +57,19 @@ impl Run<'_> {
                 }
                 Ok(reply.content)
             }
-            Err(e) => Err(format!("model call failed: {e}")),
-        }
+            Err(e) => {
+                call.finish = self.masker.mask(&format!("error: {e}"));
+                Err(format!("model call failed: {e}"))
+            }
+        };
+        info!(
+            purpose,
+            prompt_tokens = call.prompt_tokens,
+            completion_tokens = call.completion_tokens,
+            "model call done"
+        );
+        self.result.calls.push(call);
+        result
     }
 
     /// Turns edits into a patch, checks it, and validates it.
@@ -52,6 +84,8 @@ impl Run<'_> {
         if patch.is_empty() {
             return Err((AttemptOutcome::DidNotApply, "the edits change nothing".to_string()));
         }
+        honesty::review(&patch, &self.analysis, self.req.settings.allow_test_edits)
+            .map_err(|refusal| (AttemptOutcome::TestTampering, refusal.to_string()))?;
         if seen.contains(&patch.unified_diff()) {
             return Err((AttemptOutcome::Repeated, "the same patch as an earlier attempt".to_string()));
         }
@@ -99,7 +133,6 @@ impl Run<'_> {
         };
         self.result.attempt_log.push(attempt);
     }
-
 }
 
 /// Checks every edit's path against the policy, then applies the edits to the workspace files.
@@ -140,4 +173,3 @@ fn with_path(edit: &Edit, path: String) -> Edit {
         Edit::WholeFile { content, .. } => Edit::WholeFile { path, content },
     }
 }
-

@@ -21,7 +21,7 @@ mod tiers;
 use serde::Serialize;
 use tracing::{info, instrument, warn};
 
-use crate::analysis::{Counts, Failure};
+use crate::analysis::{Analysis, Counts, Failure};
 use crate::config::Settings;
 use crate::repair::context::Suspect;
 use crate::repair::model::{Model, Usage};
@@ -44,6 +44,10 @@ pub enum Status {
     NotRepaired,
     /// A validated fix was found but a human (or the lack of one) refused it.
     Rejected,
+    /// The tests failed, then passed when run again: nothing is patched.
+    Flaky,
+    /// The failure is the network's, the runner's or a registry's: nothing is patched.
+    Infrastructure,
 }
 
 impl Status {
@@ -54,6 +58,8 @@ impl Status {
             Status::NothingToFix => "nothing_to_fix",
             Status::NotRepaired => "not_repaired",
             Status::Rejected => "rejected",
+            Status::Flaky => "flaky",
+            Status::Infrastructure => "infrastructure",
         }
     }
 }
@@ -86,6 +92,8 @@ pub enum AttemptOutcome {
     DidNotApply,
     /// The path policy refused a file.
     Refused,
+    /// The patch edits, skips or weakens tests (see `repair::honesty`).
+    TestTampering,
     /// The same patch as an earlier attempt.
     Repeated,
     /// The model call failed.
@@ -127,6 +135,28 @@ pub struct ValidationRecord {
     pub before: Option<TestRun>,
     /// The run that proved the fix.
     pub after: Option<TestRun>,
+    /// Re-runs of the failing command before patching (`FLAKY_RERUNS`).
+    pub reruns: Vec<TestRun>,
+}
+
+/// One model call, for the cost record.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelCall {
+    /// `diagnosis` or `patch`.
+    pub purpose: &'static str,
+    /// The attempt it served, for patch calls.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempt: Option<u32>,
+    /// Prompt tokens, as the server counted them.
+    pub prompt_tokens: u64,
+    /// Completion tokens, as the server counted them.
+    pub completion_tokens: u64,
+    /// Size of the prompt sent (system and user message), in bytes.
+    pub prompt_bytes: u64,
+    /// Wall time of the call.
+    pub duration_ms: u64,
+    /// Why the reply ended (`stop`, `length`), or the error.
+    pub finish: String,
 }
 
 /// Tokens, as the JSON result shows them.
@@ -166,6 +196,8 @@ pub struct RunResult {
     pub llm_calls: u32,
     /// Tokens spent.
     pub tokens: Tokens,
+    /// Every model call with its tokens.
+    pub calls: Vec<ModelCall>,
     /// The model used, if any.
     pub model: Option<String>,
     /// Validation evidence.
@@ -226,6 +258,8 @@ struct Run<'a> {
     started: Instant,
     /// The validated patch waiting to be written.
     pending: Option<Patch>,
+    /// The analysis of the failing run, which the honesty check reads.
+    analysis: Analysis,
 }
 
 /// Runs the whole loop and writes the records. Returns the result whatever the outcome.
@@ -262,6 +296,7 @@ pub async fn run(
             diff: None,
             llm_calls: 0,
             tokens: Tokens::default(),
+            calls: Vec::new(),
             model: model.map(|m| m.describe()),
             validation: ValidationRecord {
                 backend: validator.backend().to_string(),
@@ -269,6 +304,7 @@ pub async fn run(
                 outcome: None,
                 before: None,
                 after: None,
+                reruns: Vec::new(),
             },
             framework: None,
             counts: None,
@@ -284,6 +320,7 @@ pub async fn run(
         usage: Usage::default(),
         started: Instant::now(),
         pending: None,
+        analysis: Analysis::default(),
     };
     run.repair(model, validator, &policy, results).await;
     run.result.tokens = Tokens { prompt: run.usage.prompt, completion: run.usage.completion };
@@ -294,9 +331,14 @@ pub async fn run(
 
 impl Run<'_> {
     fn fail(&mut self, reason: impl Into<String>) {
+        self.end(Status::NotRepaired, reason);
+    }
+
+    /// Ends the run without a fix, with this status and reason.
+    fn end(&mut self, status: Status, reason: impl Into<String>) {
         let reason = self.masker.mask(&reason.into());
         warn!("{reason}");
-        self.result.status = Status::NotRepaired;
+        self.result.status = status;
         self.result.reason = Some(reason);
     }
 
@@ -313,7 +355,6 @@ impl Run<'_> {
         self.result.attempts += 1;
         self.result.attempts
     }
-
 }
 
 /// Rewrites absolute paths under any of `roots` as workspace-relative paths.

@@ -4,7 +4,7 @@
 use tracing::info;
 
 use super::{AttemptOutcome, Run, Status, Tier, relativise};
-use crate::analysis::{PathMapper, analyze};
+use crate::analysis::{Analysis, PathMapper, analyze};
 use crate::repair::compose::{self, PromptInputs, excerpt_for, lesson};
 use crate::repair::context::localise;
 use crate::repair::edits;
@@ -66,6 +66,13 @@ impl Run<'_> {
         self.result.counts = analysis.counts.clone();
         self.result.failures = analysis.failures.clone();
         self.result.suspects = suspects.clone();
+        self.analysis = analysis.clone();
+        if let Some(reason) = infrastructure(&analysis) {
+            return self.end(Status::Infrastructure, reason);
+        }
+        if self.flaky(validator).await {
+            return;
+        }
         if baseline.outcome == Outcome::TimedOut {
             return self
                 .fail(format!("the test command did not finish within {:?}", self.req.settings.validation_timeout));
@@ -100,7 +107,7 @@ impl Run<'_> {
         let prompts = &self.req.prompts;
         let diag_prompt = compose::diagnosis_prompt(prompts, &inputs);
         info!(model = %model.describe(), "asking the model for a diagnosis");
-        let diagnosis = match self.call(model, diag_prompt).await {
+        let diagnosis = match self.call(model, diag_prompt, "diagnosis", None).await {
             Ok(text) if text.trim().is_empty() => "(the model gave no diagnosis)".to_string(),
             Ok(text) => self.masker.mask(text.trim()),
             Err(e) => return self.fail(e),
@@ -116,7 +123,7 @@ impl Run<'_> {
                 self.req.settings.max_attempts
             );
             let prompt = compose::patch_prompt(prompts, &inputs, &diagnosis, &history);
-            let reply = match self.call(model, prompt).await {
+            let reply = match self.call(model, prompt, "patch", Some(number)).await {
                 Ok(text) => text,
                 Err(e) => {
                     self.log_attempt(number, Tier::Model, None, Err((AttemptOutcome::ModelError, e.clone())));
@@ -166,6 +173,9 @@ impl Run<'_> {
                     self.log_attempt(number, Tier::Model, None, outcome);
                     return self.fail("the model proposed the same patch as an earlier attempt; stopping early");
                 }
+                Err((AttemptOutcome::TestTampering, why)) => {
+                    history.push(lesson(number, None, &format!("Your patch was refused: {why}.")));
+                }
                 Err((_, why)) => {
                     history.push(lesson(number, None, &format!("Your edits could not be applied: {why}.")));
                 }
@@ -176,4 +186,32 @@ impl Run<'_> {
         self.fail(format!("no validated fix after {tried} attempt(s)"));
     }
 
+    /// Runs the failing command again (`FLAKY_RERUNS` times at most); a pass
+    /// ends the run as flaky, with nothing patched.
+    async fn flaky(&mut self, validator: &mut dyn Validator) -> bool {
+        for n in 1..=self.req.settings.flaky_reruns {
+            info!("re-running the tests ({n} of {}) to rule out a flaky failure", self.req.settings.flaky_reruns);
+            let Ok(rerun) = validator.run(None).await else { return false };
+            let passed = rerun.passed();
+            self.result.validation.reruns.push(self.masked_run(rerun));
+            if passed {
+                self.end(
+                    Status::Flaky,
+                    "the tests failed, then passed when run again: a flaky failure, nothing patched",
+                );
+                return true;
+            }
+        }
+        false
+    }
+}
+
+/// Why the failure is not the code's, when every failure read is an infrastructure one.
+fn infrastructure(analysis: &Analysis) -> Option<String> {
+    let all = !analysis.failures.is_empty()
+        && analysis.failures.iter().all(|f| f.kind == crate::analysis::FailureKind::Infrastructure);
+    all.then(|| {
+        let first = analysis.failures[0].message.lines().next().unwrap_or("").to_string();
+        format!("the failure is the infrastructure's, not the code's ({first}): reported, not patched")
+    })
 }

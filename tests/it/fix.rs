@@ -11,60 +11,6 @@ fn good_patch() -> String {
     search_replace("grades.py", "        if score > threshold:", "        if score >= threshold:")
 }
 
-fn fix_args<'a>(ws: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec!["fix", "--json", "--workspace", ws];
-    args.extend_from_slice(extra);
-    args.push("--");
-    args.extend_from_slice(&PYTEST);
-    args
-}
-
-fn file(ws: &std::path::Path, rel: &str) -> String {
-    std::fs::read_to_string(ws.join(rel)).unwrap()
-}
-
-/// A broken sample project, a stand-in model with a script, and what the tree held before.
-struct Case {
-    ws: tempfile::TempDir,
-    spec: self_heal::demo::BreakSpec,
-    server: ModelServer,
-    before: std::collections::BTreeMap<String, Vec<u8>>,
-}
-
-impl Case {
-    /// `None` when pytest is missing outside CI (the test is skipped with a message).
-    async fn new(test: &str, sample: &str, script: Vec<Reply>) -> Option<Self> {
-        if !pytest_or_skip(test) {
-            return None;
-        }
-        let (ws, spec) = broken_sample(sample);
-        let before = snapshot(ws.path());
-        Some(Self { ws, spec, server: ModelServer::start(script).await, before })
-    }
-
-    /// Runs `self-heal fix --json` on the sample against the stand-in model, with extra flags and environment.
-    async fn run(&self, flags: &[&str], env: &[(&str, &str)]) -> Output {
-        let owned = model_env(&self.server);
-        let mut all = env_refs(&owned);
-        all.extend_from_slice(env);
-        self.run_without_model(flags, &all).await
-    }
-
-    /// Runs `self-heal fix --json` with no model configured.
-    async fn run_without_model(&self, flags: &[&str], env: &[(&str, &str)]) -> Output {
-        let wsp = self.ws.path().display().to_string();
-        self_heal(&fix_args(&wsp, flags), env, self.ws.path()).await
-    }
-
-    fn file(&self, rel: &str) -> String {
-        file(self.ws.path(), rel)
-    }
-
-    fn unchanged(&self) -> bool {
-        snapshot(self.ws.path()) == self.before
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn repairs_logic_bug_in_source_found_through_the_failing_test() {
     let Some(c) = Case::new(

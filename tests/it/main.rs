@@ -9,3 +9,4 @@ mod corpus;
 mod fix;
 mod samples;
 mod support;
+mod triage;

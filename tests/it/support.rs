@@ -233,3 +233,57 @@ pub fn search_replace(file: &str, search: &str, replace: &str) -> String {
 
 /// The pytest command the tests repair with.
 pub const PYTEST: [&str; 6] = ["python3", "-m", "pytest", "-q", "-p", "no:cacheprovider"];
+
+pub fn fix_args<'a>(ws: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["fix", "--json", "--workspace", ws];
+    args.extend_from_slice(extra);
+    args.push("--");
+    args.extend_from_slice(&PYTEST);
+    args
+}
+
+pub fn file(ws: &std::path::Path, rel: &str) -> String {
+    std::fs::read_to_string(ws.join(rel)).unwrap()
+}
+
+/// A broken sample project, a stand-in model with a script, and what the tree held before.
+pub struct Case {
+    pub ws: tempfile::TempDir,
+    pub spec: self_heal::demo::BreakSpec,
+    pub server: ModelServer,
+    pub before: std::collections::BTreeMap<String, Vec<u8>>,
+}
+
+impl Case {
+    /// `None` when pytest is missing outside CI (the test is skipped with a message).
+    pub async fn new(test: &str, sample: &str, script: Vec<Reply>) -> Option<Self> {
+        if !pytest_or_skip(test) {
+            return None;
+        }
+        let (ws, spec) = broken_sample(sample);
+        let before = snapshot(ws.path());
+        Some(Self { ws, spec, server: ModelServer::start(script).await, before })
+    }
+
+    /// Runs `self-heal fix --json` on the sample against the stand-in model, with extra flags and environment.
+    pub async fn run(&self, flags: &[&str], env: &[(&str, &str)]) -> Output {
+        let owned = model_env(&self.server);
+        let mut all = env_refs(&owned);
+        all.extend_from_slice(env);
+        self.run_without_model(flags, &all).await
+    }
+
+    /// Runs `self-heal fix --json` with no model configured.
+    pub async fn run_without_model(&self, flags: &[&str], env: &[(&str, &str)]) -> Output {
+        let wsp = self.ws.path().display().to_string();
+        self_heal(&fix_args(&wsp, flags), env, self.ws.path()).await
+    }
+
+    pub fn file(&self, rel: &str) -> String {
+        file(self.ws.path(), rel)
+    }
+
+    pub fn unchanged(&self) -> bool {
+        snapshot(self.ws.path()) == self.before
+    }
+}
