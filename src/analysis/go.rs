@@ -17,6 +17,9 @@ static VERDICT: LazyLock<Regex> = LazyLock::new(|| re(r"^(\s*)--- (FAIL|PASS|SKI
 static MESSAGE: LazyLock<Regex> = LazyLock::new(|| re(r"^\s+([\w./-]+\.go):(\d+): (.*)$"));
 static BUILD_ERROR: LazyLock<Regex> = LazyLock::new(|| re(r"^((?:\.{0,2}/)?[\w./-]+\.go):(\d+):(?:(\d+):)? (.*)$"));
 static PACKAGE: LazyLock<Regex> = LazyLock::new(|| re(r"^# (\S+)"));
+/// A header naming only a package, as `go test` prints it for a one-word module
+/// (`# calc [calc.test]`) and `go build` for its root (`# calc`).
+static PACKAGE_ONLY: LazyLock<Regex> = LazyLock::new(|| re(r"^# [\w.~/-]+(?: \[[\w.~/-]+\.test\])?$"));
 static PACKAGE_RESULT: LazyLock<Regex> = LazyLock::new(|| re(r"^(FAIL|ok)\s+(\S+)\s"));
 static TRACE_FILE: LazyLock<Regex> = LazyLock::new(|| re(r"^\t(/\S+\.go):(\d+)(?: \+0x[0-9a-f]+)?$"));
 
@@ -173,7 +176,7 @@ impl LogParser for GoParser {
             return false;
         }
         if let Some(c) = PACKAGE.captures(line)
-            && (c[1].contains('/') || c[1].contains('.'))
+            && (c[1].contains('/') || c[1].contains('.') || PACKAGE_ONLY.is_match(line))
         {
             self.in_build = true;
             self.current = None;
@@ -301,6 +304,24 @@ mod tests {
         let v = go(include_str!("../../tests/fixtures/go/vet_errors.txt"));
         assert_eq!(v.failures.len(), 1);
         assert!(v.failures[0].message.contains("Sprintf format %d"));
+    }
+
+    #[test]
+    fn build_errors_of_a_one_word_module() {
+        // `go test ./...` (Go 1.19) on module `calc`: the root package's header has no `/` or `.`.
+        let log = "# calc [calc.test]\n./calc.go:5:2: imported and not used: \"os\"\n./calc.go:10:2: x declared but not used\nFAIL\tcalc [build failed]\n# Summary of the run\n./notes.go:1:1: not a build error\n";
+        let a = go(log);
+        let got: Vec<(Option<&str>, Option<u32>, &str)> =
+            a.failures.iter().map(|f| (f.file.as_deref(), f.line, f.message.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (Some("calc.go"), Some(5), "imported and not used: \"os\""),
+                (Some("calc.go"), Some(10), "x declared but not used")
+            ]
+        );
+        assert_eq!(a.failures[0].error_type.as_deref(), Some("compile error"));
+        assert_eq!(go("# calc\ncalc.go:3:8: \"os\" imported and not used\n").failures.len(), 1);
     }
 
     #[test]

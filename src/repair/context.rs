@@ -148,6 +148,7 @@ fn imports(ws: &Path, importer: &str, text: &str) -> Vec<(String, Vec<String>)> 
 /// Ranks the workspace files that may hold the fault of these failures.
 pub fn localise(analysis: &Analysis, ws: &Path) -> Vec<Suspect> {
     let mut found: BTreeMap<String, Suspect> = BTreeMap::new();
+    let mut index = FileIndex::new(ws);
     let mut add = |path: &str, line: Option<u32>, score: u32, reason: String| {
         if !ws.join(path).is_file() {
             return;
@@ -174,10 +175,10 @@ pub fn localise(analysis: &Analysis, ws: &Path) -> Vec<Suspect> {
         // Earlier failures weigh a little more.
         let bonus = u32::try_from(5 - rank).unwrap_or(0);
         if failure.kind == FailureKind::Syntax
-            && let (Some(file), line) = (&failure.file, failure.line)
+            && let (Some(file), line) = (failure.file.as_deref().and_then(|f| index.resolve(f, None)), failure.line)
         {
             add(
-                file,
+                &file,
                 line,
                 300 + bonus,
                 format!("the {} points here", failure.error_type.as_deref().unwrap_or("syntax error")),
@@ -186,12 +187,27 @@ pub fn localise(analysis: &Analysis, ws: &Path) -> Vec<Suspect> {
         let frames: Vec<_> = failure.frames.iter().filter(|f| f.in_workspace).collect();
         for (depth, frame) in frames.iter().enumerate() {
             let depth = u32::try_from(depth).unwrap_or(0);
-            let (score, why) = if is_test_path(&frame.file) {
+            // A Java frame names only the file; its class's package says which one.
+            let Some(frame_file) = index.resolve(&frame.file, frame.function.as_deref()) else { continue };
+            let frame_file = frame_file.as_str();
+            let (score, why) = if is_test_path(frame_file) {
                 (20 + depth, "the failing test")
             } else {
                 (200 + depth * 5 + bonus, "in the traceback")
             };
-            add(&frame.file, Some(frame.line), score, why.to_string());
+            add(frame_file, Some(frame.line), score, why.to_string());
+        }
+        // Where the log located the failure, and for a test file of a brace language
+        // the source file it is named after (`calc_test.go` → `calc.go`).
+        if let Some(file) = failure.file.as_deref().and_then(|f| index.resolve(f, None)) {
+            if is_test_path(&file) {
+                add(&file, failure.line, 15, "where the failure was reported".to_string());
+                if let Some(source) = source_for_test(&file).and_then(|s| index.resolve(&s, None)) {
+                    add(&source, None, 110 + bonus, format!("the code {file} tests"));
+                }
+            } else {
+                add(&file, failure.line, 150 + bonus, "where the failure was reported".to_string());
+            }
         }
         let Some(test_path) = test_file(failure, ws) else { continue };
         let Some(test_text) = read(ws, &test_path) else { continue };
@@ -238,6 +254,104 @@ pub fn localise(analysis: &Analysis, ws: &Path) -> Vec<Suspect> {
     list
 }
 
+/// The source file a test file of a brace language is named after: Go's
+/// `calc_test.go` → `calc.go`, Java's `src/test/java/a/CalcTest.java` →
+/// `src/main/java/a/Calc.java`, JavaScript's `cart.test.js` / `__tests__/cart.js` → `cart.js`.
+fn source_for_test(test: &str) -> Option<String> {
+    if let Some(stem) = test.strip_suffix("_test.go") {
+        return Some(format!("{stem}.go"));
+    }
+    for ext in [".java", ".kt"] {
+        if let Some(stem) = test.strip_suffix(ext) {
+            let stem = ["Tests", "Test", "IT"].iter().find_map(|s| stem.strip_suffix(s))?;
+            return Some(format!(
+                "{}{ext}",
+                stem.replace("/src/test/", "/src/main/").replacen("src/test/", "src/main/", 1)
+            ));
+        }
+    }
+    let (dir, name) = test.rsplit_once('/').unwrap_or(("", test));
+    let parts: Vec<&str> = name.split('.').collect();
+    if parts.len() >= 3 && matches!(parts[parts.len() - 2], "test" | "spec") {
+        let source = format!("{}.{}", parts[..parts.len() - 2].join("."), parts[parts.len() - 1]);
+        return Some(if dir.is_empty() { source } else { format!("{dir}/{source}") });
+    }
+    let parent = dir.strip_suffix("__tests__")?;
+    Some(format!("{parent}{name}"))
+}
+
+/// Folders that hold no code of the project's own.
+const SKIPPED_DIRS: &[&str] =
+    &[".git", "node_modules", "target", "build", "out", "dist", "vendor", ".venv", "venv", "__pycache__", ".tox"];
+/// The most files indexed: a huge tree is not walked whole for a file name.
+const MAX_INDEXED: usize = 50_000;
+
+/// Workspace files by path, to find the file a log names relative to somewhere
+/// else (a Go package folder, a Java stack frame's bare file name). Walked once, on first need.
+struct FileIndex<'a> {
+    ws: &'a Path,
+    files: Option<Vec<String>>,
+}
+
+impl<'a> FileIndex<'a> {
+    fn new(ws: &'a Path) -> Self {
+        Self { ws, files: None }
+    }
+
+    /// The workspace file `printed` means: itself when it exists, else the one
+    /// file that ends with it (narrowed by a Java frame's `pkg.Class.method`).
+    fn resolve(&mut self, printed: &str, function: Option<&str>) -> Option<String> {
+        let printed = printed.trim_start_matches("./");
+        if printed.is_empty() || printed.split('/').any(|c| c == "..") {
+            return None;
+        }
+        if self.ws.join(printed).is_file() {
+            return Some(printed.to_string());
+        }
+        let ws = self.ws;
+        let files = self.files.get_or_insert_with(|| walk(ws));
+        let suffix = format!("/{printed}");
+        let mut found: Vec<&String> = files.iter().filter(|f| f.ends_with(&suffix)).collect();
+        if found.len() > 1
+            && let Some(function) = function
+            && let Some((class_path, _method)) = function.rsplit_once('.')
+        {
+            let class_path = class_path.split('$').next().unwrap_or(class_path).replace('.', "/");
+            let ext = printed.rsplit_once('.').map_or("", |(_, e)| e);
+            let wanted = format!("/{class_path}.{ext}");
+            found.retain(|f| format!("/{f}").ends_with(&wanted));
+        }
+        (found.len() == 1).then(|| found[0].clone())
+    }
+}
+
+fn walk(ws: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut pending = vec![ws.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let Ok(kind) = entry.file_type() else { continue };
+            let path = entry.path();
+            if kind.is_dir() {
+                let name = entry.file_name();
+                if !SKIPPED_DIRS.iter().any(|s| name == *s) {
+                    pending.push(path);
+                }
+            } else if kind.is_file()
+                && let Ok(rel) = path.strip_prefix(ws)
+            {
+                out.push(rel.to_string_lossy().replace('\\', "/"));
+                if out.len() >= MAX_INDEXED {
+                    return out;
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 /// Rough token estimate for a budget (4 bytes a token is the usual rule for code).
 pub fn estimate_tokens(text: &str) -> u64 {
     u64::try_from(text.len().div_ceil(4)).unwrap_or(u64::MAX)
@@ -274,22 +388,33 @@ fn render_file(path: &str, text: &str, s: &Suspect) -> String {
         text.trim_end().to_string()
     } else {
         let mut keep = vec![false; lines.len()];
-        for (i, l) in lines.iter().enumerate().take(40) {
+        // The imports: Python's, Java's, JavaScript's, Rust's `use`, Go's (a block too).
+        let mut in_block = false;
+        for (i, l) in lines.iter().enumerate().take(80) {
             let t = l.trim_start();
-            if t.starts_with("import ") || t.starts_with("from ") {
+            if t.starts_with("import (") {
+                in_block = true;
+            }
+            if in_block || ["import ", "from ", "package ", "use ", "#include"].iter().any(|p| t.starts_with(p)) {
                 keep[i] = true;
             }
+            if in_block && t.starts_with(')') {
+                in_block = false;
+            }
         }
+        let python = path.ends_with(".py");
         for &l in &s.lines {
-            let (a, b) = enclosing(&lines, (l as usize).saturating_sub(1).min(lines.len() - 1));
+            let i = (l as usize).saturating_sub(1).min(lines.len() - 1);
+            let (a, b) = if python { enclosing(&lines, i) } else { enclosing_braces(&lines, i) };
             keep[a..=b].iter_mut().for_each(|k| *k = true);
         }
+        let comment = if python { "#" } else { "//" };
         let mut body = String::new();
         let mut skipped = false;
         for (i, l) in lines.iter().enumerate() {
             if keep[i] {
                 if skipped {
-                    body.push_str(&format!("# … (lines elided; next line is {})\n", i + 1));
+                    body.push_str(&format!("{comment} … (lines elided; next line is {})\n", i + 1));
                     skipped = false;
                 }
                 body.push_str(l);
@@ -299,7 +424,7 @@ fn render_file(path: &str, text: &str, s: &Suspect) -> String {
             }
         }
         if skipped {
-            body.push_str("# … (rest of file elided)\n");
+            body.push_str(&format!("{comment} … (rest of file elided)\n"));
         }
         body.trim_end().to_string()
     };
@@ -322,6 +447,38 @@ fn enclosing(lines: &[&str], i: usize) -> (usize, usize) {
     let e = e.saturating_sub(1).max(i);
     // A huge function is still cut to a window around the line.
     if e - s > 4 * WINDOW { window } else { (s, e) }
+}
+
+/// For brace languages (Go, Java, JavaScript, Rust, ...): the innermost block
+/// opened by a declaration line (`func`, a method, a class) around line `i`,
+/// found by counting braces; a window around the line when none is found.
+fn enclosing_braces(lines: &[&str], i: usize) -> (usize, usize) {
+    let window = (i.saturating_sub(WINDOW), (i + WINDOW).min(lines.len() - 1));
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let target = indent(lines[i]);
+    let opens_block = |l: &str| {
+        let code = l.split("//").next().unwrap_or(l).trim_end();
+        code.ends_with('{') && (code.contains('(') || code.contains("class ") || code.contains("impl "))
+    };
+    let lowest = i.saturating_sub(4 * WINDOW);
+    let Some(start) = (lowest..=i).rev().find(|&j| opens_block(lines[j]) && (j == i || indent(lines[j]) < target))
+    else {
+        return window;
+    };
+    let mut depth = 0i32;
+    for (j, l) in lines.iter().enumerate().skip(start).take(4 * WINDOW + 1) {
+        for c in l.chars() {
+            match c {
+                '{' => depth += 1,
+                '}' => depth -= 1,
+                _ => {}
+            }
+        }
+        if depth <= 0 && j > start {
+            return (start, j.max(i));
+        }
+    }
+    window
 }
 
 #[cfg(test)]
@@ -372,6 +529,69 @@ mod tests {
         assert_eq!(line, 2);
         assert_eq!(src, "    def test_y(self):\n        assert 1");
         assert_eq!(test_function("tests/t.py::TestX::test_y[1-2]"), "test_y");
+    }
+
+    #[test]
+    fn sources_named_after_tests() {
+        let cases = [
+            ("calc/calc_test.go", Some("calc/calc.go")),
+            ("src/test/java/a/CalcTest.java", Some("src/main/java/a/Calc.java")),
+            ("core/src/test/java/a/CalcTests.java", Some("core/src/main/java/a/Calc.java")),
+            ("web/cart.test.js", Some("web/cart.js")),
+            ("cart.spec.ts", Some("cart.ts")),
+            ("web/__tests__/cart.js", Some("web/cart.js")),
+            ("src/test/java/a/Helper.java", None),
+            ("tests/test_cart.py", None),
+        ];
+        for (test, source) in cases {
+            assert_eq!(source_for_test(test).as_deref(), source, "{test}");
+        }
+    }
+
+    #[test]
+    fn files_named_relative_to_elsewhere_are_found() {
+        let ws = tempfile::tempdir().unwrap();
+        for rel in ["calc/calc.go", "src/main/java/a/Calc.java", "src/main/java/b/Calc.java", "node_modules/x/calc.go"]
+        {
+            std::fs::create_dir_all(ws.path().join(rel).parent().unwrap()).unwrap();
+            std::fs::write(ws.path().join(rel), "x\n").unwrap();
+        }
+        let mut index = FileIndex::new(ws.path());
+        assert_eq!(index.resolve("calc.go", None).as_deref(), Some("calc/calc.go"));
+        assert_eq!(index.resolve("./calc/calc.go", None).as_deref(), Some("calc/calc.go"));
+        assert_eq!(index.resolve("Calc.java", None), None, "two candidates");
+        assert_eq!(index.resolve("Calc.java", Some("b.Calc.add")).as_deref(), Some("src/main/java/b/Calc.java"));
+        assert_eq!(index.resolve("Calc.java", Some("a.Calc$Inner.add")).as_deref(), Some("src/main/java/a/Calc.java"));
+        assert_eq!(index.resolve("../calc.go", None), None);
+        assert_eq!(index.resolve("nothing.go", None), None);
+    }
+
+    #[test]
+    fn brace_languages_show_the_enclosing_function() {
+        let mut go = String::from("package calc\n\nimport (\n\t\"fmt\"\n)\n\n");
+        for i in 0..60 {
+            go.push_str(&format!("func F{i}(x int) int {{\n\treturn x + {i}\n}}\n\n"));
+        }
+        go.push_str("func Add(a, b int) int {\n\tif a > 0 {\n\t\treturn a * b\n\t}\n\treturn b\n}\n");
+        for i in 60..120 {
+            go.push_str(&format!("func F{i}(x int) int {{\n\treturn x + {i}\n}}\n\n"));
+        }
+        let lines: Vec<&str> = go.lines().collect();
+        let bug = lines.iter().position(|l| l.contains("a * b")).unwrap();
+        let (a, b) = enclosing_braces(&lines, bug);
+        assert_eq!(lines[a], "func Add(a, b int) int {");
+        assert_eq!(lines[b], "}");
+        assert_eq!(b - a, 5);
+        let s = Suspect {
+            path: "calc.go".into(),
+            lines: vec![bug as u32 + 1],
+            reason: "r".into(),
+            is_test: false,
+            score: 1,
+        };
+        let shown = render_file("calc.go", &go, &s);
+        assert!(shown.contains("package calc") && shown.contains("\t\"fmt\"") && shown.contains("return a * b"));
+        assert!(shown.contains("// … (lines elided") && !shown.contains("F100"), "{shown}");
     }
 
     #[test]

@@ -63,6 +63,7 @@ pub struct MemoryEntry {
 
 /// Totals over every run recorded in a results folder.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct Metrics {
     /// Runs recorded.
     pub total_runs: u64,
@@ -72,6 +73,10 @@ pub struct Metrics {
     pub not_repaired: u64,
     /// Runs that found nothing to fix.
     pub nothing_to_fix: u64,
+    /// Runs whose failure passed on a re-run.
+    pub flaky: u64,
+    /// Runs whose failure was the infrastructure's.
+    pub infrastructure: u64,
     /// Repairs made by the rule tier.
     pub rule_repairs: u64,
     /// Repair attempts over all runs.
@@ -178,6 +183,8 @@ impl Results {
         match run.status.as_str() {
             "repaired" => m.repaired += 1,
             "nothing_to_fix" => m.nothing_to_fix += 1,
+            "flaky" => m.flaky += 1,
+            "infrastructure" => m.infrastructure += 1,
             _ => m.not_repaired += 1,
         }
         if run.by_rule && run.status == "repaired" {

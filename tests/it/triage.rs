@@ -106,6 +106,10 @@ async fn a_flaky_failure_is_reported_and_nothing_is_patched() {
     assert_eq!((r["attempts"].as_u64(), r["llm_calls"].as_u64()), (Some(0), Some(0)));
     assert!(out.stderr.contains("a flaky failure, nothing patched"), "{}", out.stderr);
     assert_eq!(snapshot(ws.path()), before);
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.path().join("results/metrics_summary.json")).unwrap())
+            .unwrap();
+    assert_eq!((metrics["flaky"].as_u64(), metrics["not_repaired"].as_u64()), (Some(1), Some(0)));
 
     // With re-runs off, the same failure goes on to the tiers (and, with no model, stops there).
     let marks = tempfile::tempdir().unwrap();

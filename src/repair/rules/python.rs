@@ -1,34 +1,18 @@
-//! The rule tier: deterministic repairs for mechanical Python failures, tried
-//! before any model call. Each proposal is an ordinary edit, so it goes through
-//! the same path policy and validation as a model's patch.
+//! Python rules: a misspelt name (`NameError`), attribute (`AttributeError`),
+//! imported name (`ImportError: cannot import name`) or module
+//! (`ModuleNotFoundError`), using Python's own "Did you mean" hint when the log
+//! has one, else the nearest name defined where the fix must point; and a
+//! `SyntaxError` for a missing colon or an unclosed bracket.
 //!
-//! Rules: a misspelt name (`NameError`), attribute (`AttributeError`), imported
-//! name (`ImportError: cannot import name`) or module (`ModuleNotFoundError`),
-//! using Python's own "Did you mean" hint when the log has one, else the nearest
-//! name defined where the fix must point; and a `SyntaxError` for a missing colon
-//! or an unclosed bracket.
-//!
-//! Invariants: a rule only proposes when exactly one candidate is nearest and
-//! close enough; it edits only the line the failure points at.
+//! Invariant: a rule edits only the line the failure points at.
 
 use std::path::Path;
 use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::edits::{Edit, Hunk};
-use crate::analysis::{Analysis, Failure, FailureKind};
-
-/// A repair proposed by a rule.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RuleFix {
-    /// The rule's name (`name_error`, ...).
-    pub rule: &'static str,
-    /// What it changes and why, for the diagnosis field.
-    pub explanation: String,
-    /// The edit.
-    pub edits: Vec<Edit>,
-}
+use super::{RuleFix, failing_line, line_edit, nearest};
+use crate::analysis::{Failure, FailureKind};
 
 static NAME_ERROR: LazyLock<Regex> = LazyLock::new(|| re(r"name '(\w+)' is not defined"));
 static DID_YOU_MEAN: LazyLock<Regex> = LazyLock::new(|| re(r"Did you mean:? '?([\w.]+)'?\??"));
@@ -91,40 +75,15 @@ const BUILTINS: &[&str] = &[
     "Exception",
 ];
 
-/// Proposes rule fixes for the failures, most specific first (at most one per failure).
-pub fn propose(analysis: &Analysis, ws: &Path) -> Vec<RuleFix> {
-    let mut out: Vec<RuleFix> = Vec::new();
-    for f in analysis.failures.iter().take(5) {
-        let fix = match (f.kind, f.error_type.as_deref().unwrap_or("")) {
-            (FailureKind::Syntax, _) => syntax(f, ws),
-            (FailureKind::Import, "ModuleNotFoundError") => module_not_found(f, ws),
-            (FailureKind::Import, _) => import_name(f, ws),
-            (_, "NameError") => name_error(f, ws),
-            (_, "AttributeError") => attribute_error(f, ws),
-            _ => None,
-        };
-        if let Some(fix) = fix
-            && !out.contains(&fix)
-        {
-            out.push(fix);
-        }
-    }
-    out
-}
-
-/// The failing line of a failure: its file, 1-based number and text.
-fn failing_line(f: &Failure, ws: &Path) -> Option<(String, u32, String)> {
-    let file = f.file.clone()?;
-    let line = f.line?;
-    let text = std::fs::read_to_string(ws.join(&file)).ok()?;
-    let content = text.lines().nth(usize::try_from(line).ok()?.checked_sub(1)?)?.to_string();
-    Some((file, line, content))
-}
-
-fn line_edit(file: &str, line: u32, old: &str, new: String) -> Edit {
-    Edit::Diff {
-        path: file.to_string(),
-        hunks: vec![Hunk { old_start: usize::try_from(line).unwrap_or(1), old: vec![old.to_string()], new: vec![new] }],
+/// The rule fix for one Python failure, if a rule applies.
+pub(super) fn propose(f: &Failure, ws: &Path) -> Option<RuleFix> {
+    match (f.kind, f.error_type.as_deref().unwrap_or("")) {
+        (FailureKind::Syntax, _) => syntax(f, ws),
+        (FailureKind::Import, "ModuleNotFoundError") => module_not_found(f, ws),
+        (FailureKind::Import, _) => import_name(f, ws),
+        (_, "NameError") => name_error(f, ws),
+        (_, "AttributeError") => attribute_error(f, ws),
+        _ => None,
     }
 }
 
@@ -156,47 +115,6 @@ fn code_part_len(line: &str) -> usize {
         }
     }
     line.len()
-}
-
-/// Optimal-string-alignment distance (Damerau-Levenshtein with adjacent swaps).
-pub fn distance(a: &str, b: &str) -> usize {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            d[i][j] = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
-            }
-        }
-    }
-    d[a.len()][b.len()]
-}
-
-/// The one candidate nearest to `wrong`, if it is close enough and not tied.
-pub fn nearest<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (wrong.chars().count() / 3).clamp(1, 3);
-    let mut best: Vec<(usize, &str)> = candidates
-        .into_iter()
-        .filter(|c| *c != wrong)
-        .map(|c| (distance(&wrong.to_lowercase(), &c.to_lowercase()), c))
-        .filter(|(d, _)| *d <= limit)
-        .collect();
-    best.sort();
-    best.dedup();
-    match best.as_slice() {
-        [] => None,
-        [(_, only)] => Some(only),
-        [(d0, first), (d1, _), ..] if d0 < d1 => Some(first),
-        _ => None,
-    }
 }
 
 fn hint(message: &str) -> Option<String> {
@@ -265,7 +183,7 @@ fn attribute_error(f: &Failure, ws: &Path) -> Option<RuleFix> {
             nearest(&wrong, names.iter().map(String::as_str))?.to_string()
         }
         None => {
-            let module_file = super::context::resolve_for(ws, &file, &owner)?;
+            let module_file = crate::repair::context::resolve_for(ws, &file, &owner)?;
             let names = top_level_names(&std::fs::read_to_string(ws.join(module_file)).ok()?);
             nearest(&wrong, names.iter().map(String::as_str))?.to_string()
         }
@@ -303,7 +221,7 @@ fn import_name(f: &Failure, ws: &Path) -> Option<RuleFix> {
     let right = match hint(&f.message) {
         Some(h) => h,
         None => {
-            let module_file = super::context::resolve_for(ws, &file, &module)?;
+            let module_file = crate::repair::context::resolve_for(ws, &file, &module)?;
             let names = top_level_names(&std::fs::read_to_string(ws.join(module_file)).ok()?);
             nearest(&wrong, names.iter().map(String::as_str))?.to_string()
         }
@@ -399,19 +317,9 @@ fn syntax(f: &Failure, ws: &Path) -> Option<RuleFix> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::line_edit;
+    use super::super::tests::failure;
     use super::*;
-
-    #[test]
-    fn nearest_needs_a_clear_winner() {
-        assert_eq!(nearest("totl", ["total", "other", "tot"]), None, "tot and total tie at 1");
-        assert_eq!(nearest("totl", ["total", "other"]), Some("total"));
-        assert_eq!(nearest("boks", ["books", "box"]), Some("books"));
-        assert_eq!(nearest("boks", ["books", "bok"]), None, "a tie is no answer");
-        assert_eq!(nearest("statistcs", ["statistics", "string"]), Some("statistics"));
-        assert_eq!(nearest("xyz", ["abc"]), None);
-        assert_eq!(distance("slugfy", "slugify"), 1);
-        assert_eq!(distance("ab", "ba"), 1);
-    }
 
     #[test]
     fn replaces_code_not_strings() {
@@ -432,19 +340,6 @@ mod tests {
             assert!(names.contains(&n.to_string()), "{n} missing from {names:?}");
         }
         assert!(!names.contains(&"boxes".to_string()));
-    }
-
-    fn failure(file: &str, line: u32, kind: FailureKind, error_type: &str, message: &str) -> Failure {
-        Failure {
-            test: None,
-            file: Some(file.into()),
-            line: Some(line),
-            kind,
-            error_type: Some(error_type.into()),
-            message: message.into(),
-            excerpt: String::new(),
-            frames: vec![],
-        }
     }
 
     #[test]
