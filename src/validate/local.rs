@@ -86,29 +86,22 @@ impl LocalValidator {
         Ok(())
     }
 
-    /// Parses the changed Python files; `Some(run)` when one does not compile.
+    /// Parses the changed files; `Some(run)` when one does not parse.
     async fn syntax_check(&self, patch: &Patch) -> Result<Option<TestRun>, ValidateError> {
-        let files: Vec<String> =
-            patch.files.iter().filter(|f| f.path.ends_with(".py")).map(|f| f.path.clone()).collect();
-        if files.is_empty() {
-            return Ok(None);
-        }
-        let code = "import ast, sys\nfor f in sys.argv[1:]:\n    ast.parse(open(f, encoding='utf-8').read(), f)\n";
-        let mut argv = vec!["python3".to_string(), "-c".to_string(), code.to_string()];
-        argv.extend(files);
-        let run = match self.execute(&TestCommand::Argv(argv)).await {
-            Ok(run) => run,
-            Err(ValidateError::Spawn { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-                tracing::warn!("python3 not found: skipping the syntax check of the patched files");
-                return Ok(None);
+        for check in super::syntax::checks(patch) {
+            let run = match self.execute(&check.command).await {
+                Ok(run) => run,
+                Err(ValidateError::Spawn { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                    tracing::warn!("{}: its tool is not installed; the tests alone judge the patch", check.label);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            if !run.passed() {
+                return Ok(Some(TestRun { outcome: Outcome::SyntaxError, command: check.label.into(), ..run }));
             }
-            Err(e) => return Err(e),
-        };
-        Ok((!run.passed()).then(|| TestRun {
-            outcome: Outcome::SyntaxError,
-            command: "python syntax check".into(),
-            ..run
-        }))
+        }
+        Ok(None)
     }
 
     async fn execute(&self, command: &TestCommand) -> Result<TestRun, ValidateError> {
@@ -345,5 +338,41 @@ mod tests {
         assert_eq!(run.outcome, Outcome::SyntaxError, "{}", run.output);
         assert!(run.output.contains("SyntaxError"));
         assert!(!run.output.contains("ran-tests"));
+    }
+
+    #[tokio::test]
+    async fn go_and_javascript_syntax_errors_stop_before_the_tests() {
+        let ws = tempfile::tempdir().unwrap();
+        let mut v =
+            LocalValidator::prepare(ws.path(), &[], sh("echo ran-tests"), Duration::from_secs(20), vec![]).unwrap();
+        let cases = [
+            (
+                "gofmt",
+                "m.go",
+                "package m\n\nfunc F() int {\n\treturn 1\n}\n",
+                "package m\n\nfunc F() int {\n\treturn 1\n",
+            ),
+            ("node", "m.js", "const a = 1;\n", "const a = ;\n"),
+        ];
+        for (tool, path, good, bad) in cases {
+            if which(tool).is_none() {
+                assert!(std::env::var_os("CI").is_none(), "{tool} is needed in CI");
+                eprintln!("SKIP {path}: {tool} is not installed");
+                continue;
+            }
+            let patch = |after: &str| Patch {
+                files: vec![FileChange { path: path.into(), before: None, after: after.into() }],
+            };
+            let run = v.run(Some(&patch(bad))).await.unwrap();
+            assert_eq!(run.outcome, Outcome::SyntaxError, "{path}: {}", run.output);
+            assert!(!run.output.contains("ran-tests"), "{path}");
+            let run = v.run(Some(&patch(good))).await.unwrap();
+            assert_eq!(run.outcome, Outcome::Passed, "{path}: {}", run.output);
+            assert!(run.output.contains("ran-tests"), "{path}");
+        }
+    }
+
+    fn which(tool: &str) -> Option<std::path::PathBuf> {
+        std::env::split_paths(&std::env::var_os("PATH")?).map(|d| d.join(tool)).find(|p| p.is_file())
     }
 }

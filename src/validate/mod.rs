@@ -6,6 +6,7 @@
 //! The live workspace is never touched here.
 
 mod local;
+pub mod syntax;
 
 pub use local::LocalValidator;
 

@@ -4,9 +4,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use serde_json::Value;
-
-use crate::support::self_heal;
+use crate::support::fix_without_model;
 
 /// Whether `tool --version`-style `probe` runs; in CI its absence fails the test instead of skipping it.
 fn tool_or_skip(test: &str, tool: &str, probe: &[&str]) -> bool {
@@ -36,23 +34,6 @@ fn write_tree(root: &Path, files: &[(&str, &str)]) {
 
 fn read(root: &Path, path: &str) -> String {
     std::fs::read_to_string(root.join(path)).unwrap()
-}
-
-/// Runs `self-heal fix --json` on `ws` with no model, and returns its result after the common checks.
-async fn fix_without_model(ws: &Path, command: &[&str], env: &[(&str, &str)]) -> Value {
-    let wsp = ws.display().to_string();
-    let mut args = vec!["fix", "--json", "--workspace", wsp.as_str(), "--"];
-    args.extend_from_slice(command);
-    let out = self_heal(&args, env, ws).await;
-    assert_eq!(out.code, 0, "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
-    let r = out.json();
-    assert_eq!(
-        (r["status"].as_str(), r["tier"].as_str(), r["llm_calls"].as_u64()),
-        (Some("repaired"), Some("rule"), Some(0)),
-        "{r:#}"
-    );
-    assert_eq!(r["applied"], true, "{r:#}");
-    r
 }
 
 const GO_CALC: &str = "package calc

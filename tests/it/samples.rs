@@ -124,6 +124,14 @@ fn the_example_app_passes_its_tests() {
     if !pytest_or_skip("the_example_app_passes_its_tests") {
         return;
     }
+    let scratch = app_copy();
+    let (ok, out) = pytest(scratch.path());
+    assert!(ok, "{out}");
+    assert!(out.contains("passed"));
+}
+
+/// Copies the example app (less caches) into a scratch folder.
+fn app_copy() -> tempfile::TempDir {
     let app = Path::new(env!("CARGO_MANIFEST_DIR")).join("app");
     let scratch = tempfile::tempdir().unwrap();
     for entry in walk(&app) {
@@ -134,7 +142,41 @@ fn the_example_app_passes_its_tests() {
         std::fs::create_dir_all(scratch.path().join(rel).parent().unwrap()).unwrap();
         std::fs::copy(&entry, scratch.path().join(rel)).unwrap();
     }
-    let (ok, out) = pytest(scratch.path());
-    assert!(ok, "{out}");
-    assert!(out.contains("passed"));
+    scratch
+}
+
+/// Mechanical breakages that no sample project has, in code the rules were not
+/// written against: each must be repaired by the rule tier alone, back to the
+/// original text.
+#[tokio::test(flavor = "multi_thread")]
+async fn breakages_never_seen_are_repaired_by_the_rule_tier() {
+    if !pytest_or_skip("breakages_never_seen_are_repaired_by_the_rule_tier") {
+        return;
+    }
+    let cases = [
+        ("misspelt builtin", "shop/cart.py", "return sum(line.quantity", "return summ(line.quantity"),
+        ("misspelt local", "shop/cart.py", "        if line is None:", "        if lin is None:"),
+        ("misspelt method", "shop/discounts.py", "subtotal = cart.subtotal()", "subtotal = cart.subtotl()"),
+        ("misspelt attribute", "shop/cart.py", "* self.tax_rate)", "* self.tax_rat)"),
+        (
+            "misspelt imported name",
+            "shop/discounts.py",
+            "from shop.cart import to_money",
+            "from shop.cart import to_mony",
+        ),
+        ("misspelt module", "shop/discounts.py", "from decimal import Decimal", "from decmal import Decimal"),
+        ("missing colon", "shop/cart.py", "    def item_count(self):", "    def item_count(self)"),
+        ("unclosed bracket", "shop/cart.py", "            return to_money(0)\n", "            return to_money(0\n"),
+    ];
+    let pytest = ["python3", "-m", "pytest", "-q", "-p", "no:cacheprovider"];
+    for (what, file, good, bad) in cases {
+        let ws = app_copy();
+        let path = ws.path().join(file);
+        let original = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(original.matches(good).count(), 1, "{what}: {good:?} must occur once");
+        std::fs::write(&path, original.replacen(good, bad, 1)).unwrap();
+        let r = fix_without_model(ws.path(), &pytest, &[]).await;
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), original, "{what}: {r:#}");
+        assert_eq!(r["files_changed"], serde_json::json!([file]), "{what}");
+    }
 }

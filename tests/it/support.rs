@@ -287,3 +287,20 @@ impl Case {
         snapshot(self.ws.path()) == self.before
     }
 }
+
+/// Runs `self-heal fix --json` on `ws` with no model, and returns its result after the common checks.
+pub async fn fix_without_model(ws: &Path, command: &[&str], env: &[(&str, &str)]) -> serde_json::Value {
+    let wsp = ws.display().to_string();
+    let mut args = vec!["fix", "--json", "--workspace", wsp.as_str(), "--"];
+    args.extend_from_slice(command);
+    let out = self_heal(&args, env, ws).await;
+    assert_eq!(out.code, 0, "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
+    let r = out.json();
+    assert_eq!(
+        (r["status"].as_str(), r["tier"].as_str(), r["llm_calls"].as_u64()),
+        (Some("repaired"), Some("rule"), Some(0)),
+        "{r:#}"
+    );
+    assert_eq!(r["applied"], true, "{r:#}");
+    r
+}

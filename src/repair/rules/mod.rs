@@ -110,11 +110,14 @@ pub fn distance(a: &str, b: &str) -> usize {
 /// The one candidate nearest to `wrong`, if it is close enough and not tied.
 pub fn nearest<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (wrong.chars().count() / 3).clamp(1, 3);
-    let mut best: Vec<(usize, &str)> = candidates
+    let lower = wrong.to_lowercase();
+    // Case-blind distance first, then the exact one: `summ` means `sum` rather than
+    // the `Sum` of a docstring, yet `totl` still finds `Total` when that is all there is.
+    let mut best: Vec<((usize, usize), &str)> = candidates
         .into_iter()
         .filter(|c| *c != wrong)
-        .map(|c| (distance(&wrong.to_lowercase(), &c.to_lowercase()), c))
-        .filter(|(d, _)| *d <= limit)
+        .map(|c| ((distance(&lower, &c.to_lowercase()), distance(wrong, c)), c))
+        .filter(|((d, _), _)| *d <= limit)
         .collect();
     best.sort();
     best.dedup();
@@ -201,6 +204,13 @@ pub(super) mod tests {
             excerpt: String::new(),
             frames: vec![],
         }
+    }
+
+    #[test]
+    fn nearest_prefers_the_same_case() {
+        assert_eq!(nearest("summ", ["Sum", "sum", "sum", "sku"]), Some("sum"));
+        assert_eq!(nearest("totl", ["Total"]), Some("Total"));
+        assert_eq!(nearest("Summ", ["sum", "Sum"]), Some("Sum"));
     }
 
     #[test]

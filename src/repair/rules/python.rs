@@ -125,10 +125,12 @@ fn name_error(f: &Failure, ws: &Path) -> Option<RuleFix> {
     let wrong = NAME_ERROR.captures(&f.message)?[1].to_string();
     let (file, line, text) = failing_line(f, ws)?;
     let source = std::fs::read_to_string(ws.join(&file)).ok()?;
-    let right = hint(&f.message).or_else(|| {
-        let names: Vec<&str> = IDENT.find_iter(&source).map(|m| m.as_str()).chain(BUILTINS.iter().copied()).collect();
-        nearest(&wrong, names).map(str::to_string)
-    })?;
+    // Nearest first among the names of the enclosing function above the line (a
+    // misspelt local is the likeliest), then among every name of the file and the builtins.
+    let local = enclosing_function_before(&source, line);
+    let right = hint(&f.message)
+        .or_else(|| nearest(&wrong, names_in(local)).map(str::to_string))
+        .or_else(|| nearest(&wrong, names_in(&source).chain(BUILTINS.iter().copied())).map(str::to_string))?;
     let fixed = replace_word(&text, &wrong, &right, false)?;
     Some(RuleFix {
         rule: "name_error",
@@ -197,6 +199,32 @@ fn attribute_error(f: &Failure, ws: &Path) -> Option<RuleFix> {
 }
 
 /// Names a module defines at its top level: functions, classes, assignments and imports.
+/// Python's keywords: never a name a misspelling meant.
+const KEYWORDS: &[&str] = &[
+    "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del", "elif", "else", "except",
+    "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise",
+    "return", "try", "while", "with", "yield",
+];
+
+/// The identifiers of `text` that are not keywords.
+fn names_in(text: &str) -> impl Iterator<Item = &str> {
+    IDENT.find_iter(text).map(|m| m.as_str()).filter(|n| !KEYWORDS.contains(n))
+}
+
+/// The text of the function around 1-based `line`, from its `def` to the line before.
+fn enclosing_function_before(source: &str, line: u32) -> &str {
+    let lines: Vec<&str> = source.lines().collect();
+    let at = usize::try_from(line).unwrap_or(1).saturating_sub(1).min(lines.len());
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let target = lines.get(at).map_or(0, |l| indent(l));
+    let Some(start) = (0..at).rev().find(|&i| DEF_NAME.captures(lines[i]).is_some_and(|c| c[1].len() < target)) else {
+        return "";
+    };
+    let begin: usize = lines[..start].iter().map(|l| l.len() + 1).sum();
+    let end: usize = lines[..at].iter().map(|l| l.len() + 1).sum();
+    source.get(begin..end.min(source.len())).unwrap_or("")
+}
+
 fn top_level_names(source: &str) -> Vec<String> {
     let mut names: Vec<String> =
         DEF_NAME.captures_iter(source).filter(|c| c[1].is_empty()).map(|c| c[2].to_string()).collect();
@@ -352,6 +380,17 @@ mod tests {
         let f = failure("a.py", 2, FailureKind::Syntax, "SyntaxError", "'(' was never closed");
         let fix = syntax(&f, ws.path()).unwrap();
         assert_eq!(fix.edits, vec![line_edit("a.py", 2, "    return (x + (1", "    return (x + (1))".into())]);
+    }
+
+    #[test]
+    fn a_misspelt_local_means_the_local() {
+        let ws = tempfile::tempdir().unwrap();
+        let src = "def get(items, key):\n    line = items.get(key)\n    if lin is None:\n        return min(items)\n    return line\n";
+        std::fs::write(ws.path().join("a.py"), src).unwrap();
+        let f = failure("a.py", 3, FailureKind::Runtime, "NameError", "name 'lin' is not defined");
+        let fix = name_error(&f, ws.path()).unwrap();
+        assert_eq!(fix.edits, vec![line_edit("a.py", 3, "    if lin is None:", "    if line is None:".into())]);
+        assert_eq!(names_in("if x in y").collect::<Vec<_>>(), ["x", "y"]);
     }
 
     #[test]
