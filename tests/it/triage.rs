@@ -152,3 +152,28 @@ async fn an_infrastructure_failure_is_reported_not_patched() {
     // The stand-in model was never asked.
     assert!(server.requests().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failure_repaired_before_is_offered_its_earlier_fix_first() {
+    let name = "a_failure_repaired_before_is_offered_its_earlier_fix_first";
+    let Some(c) = Case::new(name, "4", vec![text(DIAGNOSIS), text(&source_fix())]).await else { return };
+    let out = c.run(&[], &[]).await;
+    assert_eq!(out.json()["status"], "repaired", "{}", out.stderr);
+    let first_prompt = c.server.prompt(1);
+    assert!(!first_prompt.contains("repaired the same failure before"), "{first_prompt}");
+    c.server.assert_done();
+
+    // The same bug comes back; the second run's first patch prompt carries the first run's fix.
+    let path = c.ws.path().join(&c.spec.file);
+    let fixed = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, fixed.replacen(&c.spec.find, &c.spec.replace, 1)).unwrap();
+    let again = ModelServer::start(vec![text(DIAGNOSIS), text(&source_fix())]).await;
+    let owned = model_env(&again);
+    let wsp = c.ws.path().display().to_string();
+    let out = self_heal(&fix_args(&wsp, &[]), &env_refs(&owned), c.ws.path()).await;
+    assert_eq!(out.json()["status"], "repaired", "{}", out.stderr);
+    let prompt = again.prompt(1);
+    assert!(prompt.contains("A fix that repaired the same failure before"), "{prompt}");
+    assert!(prompt.contains("+        if score >= threshold:"), "{prompt}");
+    again.assert_done();
+}
