@@ -290,6 +290,18 @@ pub struct Settings {
     pub allow_test_edits: bool,
     /// `FLAKY_RERUNS`: re-runs of a failing test command before patching (0 = none).
     pub flaky_reruns: u32,
+    /// `GITHUB_API_URL`: the REST API's base (GitHub Enterprise Server, test servers).
+    pub github_api_url: String,
+    /// `GITHUB_REPOSITORY`: `owner/name` of the repository whose runs are repaired.
+    pub github_repository: Option<String>,
+    /// `EXCLUDED_WORKFLOW_NAMES`: workflows never repaired.
+    pub excluded_workflows: Vec<String>,
+    /// `MAX_FAILED_RUNS`: failed runs listed outside Actions.
+    pub max_failed_runs: usize,
+    /// `GIT_BRANCH_PREFIX`: self-heal's branches start with it (`self-heal/`).
+    pub branch_prefix: String,
+    /// `LOGS_DIR`: where run logs are cached (`<dir>/extracted/<run_id>/`), relative to the workspace unless absolute.
+    pub logs_dir: PathBuf,
 }
 
 impl Settings {
@@ -340,6 +352,19 @@ impl Settings {
             max_tokens_per_run: raw.number("MAX_TOKENS_PER_RUN", 0, 0)?,
             allow_test_edits: raw.bool("ALLOW_TEST_EDITS", false)?,
             flaky_reruns: u32::try_from(raw.number("FLAKY_RERUNS", 1, 0)?.min(5)).unwrap_or(1),
+            github_api_url: raw
+                .get("GITHUB_API_URL")
+                .unwrap_or("https://api.github.com")
+                .trim_end_matches('/')
+                .to_string(),
+            github_repository: raw.get("GITHUB_REPOSITORY").map(str::to_string),
+            excluded_workflows: raw
+                .get("EXCLUDED_WORKFLOW_NAMES")
+                .map(|v| v.split(',').map(|w| w.trim().to_string()).filter(|w| !w.is_empty()).collect())
+                .unwrap_or_default(),
+            max_failed_runs: usize::try_from(raw.number("MAX_FAILED_RUNS", 5, 1)?.min(100)).unwrap_or(5),
+            branch_prefix: raw.get("GIT_BRANCH_PREFIX").unwrap_or("self-heal/").to_string(),
+            logs_dir: PathBuf::from(raw.get("LOGS_DIR").unwrap_or("logs")),
         })
     }
 
@@ -380,6 +405,12 @@ pub const SETTING_NAMES: &[&str] = &[
     "OFFLINE_MODE",
     "ALLOW_TEST_EDITS",
     "FLAKY_RERUNS",
+    "GITHUB_API_URL",
+    "GITHUB_REPOSITORY",
+    "EXCLUDED_WORKFLOW_NAMES",
+    "MAX_FAILED_RUNS",
+    "GIT_BRANCH_PREFIX",
+    "LOGS_DIR",
 ];
 
 #[cfg(test)]

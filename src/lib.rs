@@ -7,12 +7,14 @@
 //! [`approval`] → [`validate`] → [`report`], orchestrated by [`pipeline`].
 //! [`check`] is the pre-flight check and [`demo`] the self-contained demonstration.
 
+pub mod action;
 pub mod analysis;
 pub mod approval;
 pub mod check;
 pub mod config;
 pub mod demo;
 pub mod exit;
+pub mod github;
 pub mod logs;
 pub mod pipeline;
 pub mod repair;

@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use self_heal::config::{RawSettings, Settings};
 use self_heal::pipeline::{RunResult, Status};
 use self_heal::validate::TestCommand;
-use self_heal::{analysis, approval, check, demo, exit, pipeline};
+use self_heal::{action, analysis, approval, check, demo, exit, pipeline};
 
 /// Repairs failing tests: finds the fault, patches it, proves the patch by running the tests.
 #[derive(Parser)]
@@ -38,6 +38,31 @@ enum Command {
     Demo(DemoArgs),
     /// Read a test log and print the failures found in it.
     Analyze(AnalyzeArgs),
+    /// Read a failed GitHub Actions run (from the job's event, --run-id, or the
+    /// newest failure) and analyse its logs; outside Actions, list failed runs.
+    Run(RunArgs),
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// The run to read, whatever the event says.
+    #[arg(long)]
+    run_id: Option<u64>,
+    /// owner/name (GITHUB_REPOSITORY).
+    #[arg(long)]
+    repo: Option<String>,
+    /// Only this workflow's runs.
+    #[arg(long)]
+    workflow: Option<String>,
+    /// Only runs on this branch.
+    #[arg(long)]
+    branch: Option<String>,
+    /// Read only logs cached under LOGS_DIR (OFFLINE_MODE).
+    #[arg(long)]
+    offline: bool,
+    /// The repository's checkout (logs are cached under it).
+    #[arg(long, default_value = ".")]
+    workspace: PathBuf,
 }
 
 #[derive(Args)]
@@ -175,6 +200,90 @@ async fn main() -> ExitCode {
         Command::Check(args) => run_check(args, cli.json, &cwd).await,
         Command::Demo(args) => run_demo(args, cli.json, &cwd).await,
         Command::Analyze(args) => run_analyze(args, cli.json),
+        Command::Run(args) => run_ci(args, cli.json, &cwd).await,
+    }
+}
+
+async fn run_ci(args: RunArgs, json: bool, cwd: &Path) -> ExitCode {
+    let mut raw = match RawSettings::gather(cwd) {
+        Ok(raw) => raw,
+        Err(e) => return usage_error(&e.to_string()),
+    };
+    if args.offline {
+        raw.set("OFFLINE_MODE", "true");
+    }
+    let settings = match Settings::from_raw(&raw) {
+        Ok(s) => s,
+        Err(e) => return usage_error(&e.to_string()),
+    };
+    let opts = action::RunOptions {
+        run_id: args.run_id,
+        repo: args.repo,
+        workflow: args.workflow,
+        branch: args.branch,
+        workspace: args.workspace,
+    };
+    let client = match action::client(&opts, &settings) {
+        Ok(c) => c,
+        Err(e) => return usage_error(&settings_mask(&settings, &e.to_string())),
+    };
+    let api = client.as_ref().map(|c| c as &dyn self_heal::github::GitHubApi);
+    match action::run(&opts, &settings, api).await {
+        Ok(output) => {
+            if json {
+                match serde_json::to_string(&output) {
+                    Ok(text) => out!("{}", settings_mask(&settings, &text)),
+                    Err(e) => eprintln!("error: could not serialise the result: {e}"),
+                }
+            } else {
+                eprint!("{}", settings_mask(&settings, &describe_run(&output)));
+            }
+            ExitCode::from(exit::OK)
+        }
+        Err(e) => {
+            eprintln!("error: {}", settings_mask(&settings, &e.to_string()));
+            ExitCode::from(exit::NOT_REPAIRED)
+        }
+    }
+}
+
+fn describe_run(output: &action::RunOutput) -> String {
+    match output {
+        action::RunOutput::Listed { failed_runs } if failed_runs.is_empty() => "no failed runs\n".to_string(),
+        action::RunOutput::Listed { failed_runs } => failed_runs
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}  {}  {}  {}\n",
+                    r.id,
+                    r.name.as_deref().unwrap_or("-"),
+                    r.head_branch.as_deref().unwrap_or("-"),
+                    r.html_url.as_deref().unwrap_or("")
+                )
+            })
+            .collect(),
+        action::RunOutput::Run(r) if r.status == "skipped" => {
+            format!("SKIPPED: {}\n", r.reason.as_deref().unwrap_or(""))
+        }
+        action::RunOutput::Run(r) => {
+            let mut text = format!(
+                "run {}: {} failed job(s); logs in {}\n",
+                r.run_id.unwrap_or(0),
+                r.failed_jobs.len(),
+                r.logs.as_deref().unwrap_or("-")
+            );
+            for f in r.analysis.iter().flat_map(|a| a.failures.iter()) {
+                text.push_str(&format!(
+                    "- {} [{:?}] {}:{} {}\n",
+                    f.test.as_deref().unwrap_or("-"),
+                    f.kind,
+                    f.file.as_deref().unwrap_or("?"),
+                    f.line.unwrap_or(0),
+                    f.message.lines().next().unwrap_or("")
+                ));
+            }
+            text
+        }
     }
 }
 

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 mod attempt;
+pub mod ci;
 mod record;
 mod tiers;
 
@@ -273,11 +274,10 @@ pub async fn run(
 ) -> Result<RunResult, PipelineError> {
     let run_id = report::new_run_id();
     tracing::Span::current().record("run_id", run_id.as_str());
-    let results_rel = results.dir().strip_prefix(&req.workspace).ok().map(|p| p.to_string_lossy().to_string());
     let policy = PathPolicy::new(
         &req.workspace,
         &req.settings.allowed_path_prefixes,
-        &results_rel.into_iter().collect::<Vec<_>>(),
+        &own_folders(&req.workspace, results.dir(), req.settings),
     )
     .map_err(|source| PipelineError::Workspace { path: req.workspace.clone(), source })?;
     let mut run = Run {
@@ -380,6 +380,17 @@ pub fn failure_signature(f: &Failure) -> String {
     report::signature(&kind_name(f), &f.message, f.file.as_deref())
 }
 
+/// self-heal's own folders inside the workspace (results, log cache), workspace-relative:
+/// never patched, never copied for validation.
+fn own_folders(workspace: &Path, results: &Path, settings: &Settings) -> Vec<String> {
+    let logs = results_dir(workspace, &settings.logs_dir);
+    [results, logs.as_path()]
+        .iter()
+        .filter_map(|dir| dir.strip_prefix(workspace).ok().map(|p| p.to_string_lossy().to_string()))
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
 /// Where a run's records go: `RESULTS_DIR`, relative to the workspace unless absolute.
 pub fn results_dir(workspace: &Path, configured: &Path) -> PathBuf {
     if configured.is_absolute() { configured.to_path_buf() } else { workspace.join(configured) }
@@ -425,8 +436,7 @@ pub async fn fix(
     let prompts = Prompts::load(prompts_dir.as_deref())?;
     let masker = Masker::new(settings.secret_values());
     let results = Results::new(results_dir(&workspace, &settings.results_dir), masker.clone());
-    let exclude: Vec<String> =
-        results.dir().strip_prefix(&workspace).ok().map(|p| p.to_string_lossy().to_string()).into_iter().collect();
+    let exclude = own_folders(&workspace, results.dir(), settings);
     let model = if settings.model.configured() {
         Some(crate::repair::model::OpenAiModel::new(&settings.model)?)
     } else {

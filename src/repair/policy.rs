@@ -108,7 +108,10 @@ impl PathPolicy {
         }
         let rel = parts.join("/");
         if self.protected.iter().any(|p| under(&rel, p)) {
-            return Err(PolicyError::Protected { path, reason: "the results folder is never patched" });
+            return Err(PolicyError::Protected {
+                path,
+                reason: "self-heal's results and log folders are never patched",
+            });
         }
         if !self.allowed.is_empty() && !self.allowed.iter().any(|p| under(&rel, p)) {
             return Err(PolicyError::NotAllowed { path, allowed: self.allowed.join(",") });

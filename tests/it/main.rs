@@ -7,6 +7,7 @@
 mod cli;
 mod corpus;
 mod fix;
+mod github;
 mod rules;
 mod samples;
 mod support;

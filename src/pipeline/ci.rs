@@ -1,0 +1,180 @@
+//! `self-heal run`: from a failed workflow run to its analysed logs.
+//!
+//! The run comes from the job's event, a `--run-id`, or the newest failed run of
+//! a workflow; its logs come from the API (the run archive, extracted under
+//! `logs/extracted/<run_id>/`) or, with `OFFLINE_MODE=true`, from that cache
+//! alone, with no API call at all.
+//!
+//! Invariants: a skip (the run did not fail, a self-heal branch, an excluded
+//! workflow) is a result with its reason, not an error; logs are extracted
+//! through the bounded archive reader and never outside their folder.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use tracing::info;
+
+use crate::action::event::Trigger;
+use crate::analysis::{Analysis, PathMapper, analyze_path};
+use crate::github::{GitHubApi, GitHubError, Job, WorkflowRun};
+use crate::logs::archive::{Archive, Limits};
+
+/// What `self-heal run` was asked to do.
+#[derive(Debug, Clone)]
+pub struct CiRequest {
+    /// The run to repair, or how to find it.
+    pub trigger: Trigger,
+    /// The workspace (logs are cached under it).
+    pub workspace: PathBuf,
+    /// The log cache folder, relative to the workspace unless absolute (`LOGS_DIR`).
+    pub logs_dir: PathBuf,
+    /// Read only the cache (`OFFLINE_MODE`).
+    pub offline: bool,
+    /// `LOG_PARSER_LANGUAGE`.
+    pub language: Option<String>,
+}
+
+/// What `self-heal run` found.
+#[derive(Debug, Clone, Serialize)]
+pub struct CiResult {
+    /// `analysed` or `skipped`.
+    pub status: &'static str,
+    /// Why it was skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The run, when the API was asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run: Option<WorkflowRun>,
+    /// The run id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<u64>,
+    /// Jobs that failed, with their failed steps.
+    pub failed_jobs: Vec<Job>,
+    /// Where the logs were read from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logs: Option<String>,
+    /// The analysis of the logs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<Analysis>,
+}
+
+/// A run that could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum CiError {
+    /// The API.
+    #[error(transparent)]
+    GitHub(#[from] GitHubError),
+    /// Offline, and the cache does not hold the run.
+    #[error(
+        "OFFLINE_MODE is on but {path} holds no logs of run {run_id}; run once online, or copy the extracted logs there"
+    )]
+    NotCached {
+        /// The run.
+        run_id: u64,
+        /// The folder looked at.
+        path: PathBuf,
+    },
+    /// Offline, and no run id was given.
+    #[error(
+        "OFFLINE_MODE needs a run id (--run-id or the event's run): the newest failed run cannot be looked up offline"
+    )]
+    OfflineNeedsRunId,
+    /// Online, and no API client (no repository).
+    #[error("no repository to ask: set GITHUB_REPOSITORY (owner/name) or pass --repo")]
+    NoRepository,
+    /// The archive was refused or could not be read.
+    #[error("could not read the logs of run {run_id}: {message}")]
+    Logs {
+        /// The run.
+        run_id: u64,
+        /// Why.
+        message: String,
+    },
+}
+
+/// Reads the run's logs (from the API or the cache) and analyses them.
+pub async fn analyse_run(req: &CiRequest, api: Option<&dyn GitHubApi>) -> Result<CiResult, CiError> {
+    let mut result = CiResult {
+        status: "analysed",
+        reason: None,
+        run: None,
+        run_id: None,
+        failed_jobs: Vec::new(),
+        logs: None,
+        analysis: None,
+    };
+    let run_id = match &req.trigger {
+        Trigger::Skip(why) => return Ok(skip(result, why.clone())),
+        Trigger::Repair { run_id, .. } => *run_id,
+        Trigger::Newest { .. } if req.offline => return Err(CiError::OfflineNeedsRunId),
+        Trigger::Newest { workflow, branch } => {
+            let api = api.ok_or(CiError::NoRepository)?;
+            match api.failed_runs(workflow.as_deref(), branch.as_deref(), 1).await?.into_iter().next() {
+                Some(run) => run.id,
+                None => return Ok(skip(result, "no failed run to repair".into())),
+            }
+        }
+    };
+    result.run_id = Some(run_id);
+    let logs_root = if req.logs_dir.is_absolute() { req.logs_dir.clone() } else { req.workspace.join(&req.logs_dir) };
+    let extracted = logs_root.join("extracted").join(run_id.to_string());
+    if req.offline {
+        if !has_files(&extracted) {
+            return Err(CiError::NotCached { run_id, path: extracted });
+        }
+        info!(run_id, path = %extracted.display(), "offline: reading cached logs");
+    } else {
+        let api = api.ok_or(CiError::NoRepository)?;
+        let run = api.run(run_id).await?;
+        if !run.failed() {
+            let conclusion = run.conclusion.clone().unwrap_or_else(|| "none".into());
+            result.run = Some(run);
+            return Ok(skip(
+                result,
+                format!("run {run_id} did not fail (conclusion: {conclusion}); nothing to repair"),
+            ));
+        }
+        result.failed_jobs = api
+            .jobs(run_id)
+            .await?
+            .into_iter()
+            .filter(|j| matches!(j.conclusion.as_deref(), Some("failure" | "timed_out")))
+            .collect();
+        result.run = Some(run);
+        fetch_logs(api, run_id, &logs_root, &extracted).await?;
+    }
+    let analysis = analyze_path(&extracted, &PathMapper::default(), req.language.as_deref())
+        .map_err(|e| CiError::Logs { run_id, message: e.to_string() })?;
+    info!(run_id, failures = analysis.failures.len(), "analysed the run's logs");
+    result.logs = Some(extracted.display().to_string());
+    result.analysis = Some(analysis);
+    Ok(result)
+}
+
+/// Downloads the run's archive next to the cache and extracts it into `extracted` (replacing an older copy).
+async fn fetch_logs(api: &dyn GitHubApi, run_id: u64, root: &Path, extracted: &Path) -> Result<(), CiError> {
+    let io = |e: std::io::Error| CiError::Logs { run_id, message: e.to_string() };
+    std::fs::create_dir_all(root).map_err(io)?;
+    let zip = root.join(format!("{run_id}.zip"));
+    let bytes = api.download_run_logs(run_id, &zip).await?;
+    info!(run_id, bytes, "downloaded the run's log archive");
+    if extracted.exists() {
+        std::fs::remove_dir_all(extracted).map_err(io)?;
+    }
+    std::fs::create_dir_all(extracted).map_err(io)?;
+    let mut archive =
+        Archive::open(&zip, Limits::default()).map_err(|e| CiError::Logs { run_id, message: e.to_string() })?;
+    archive.extract(extracted).map_err(|e| CiError::Logs { run_id, message: e.to_string() })?;
+    Ok(())
+}
+
+fn has_files(dir: &Path) -> bool {
+    std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(false)
+}
+
+fn skip(mut result: CiResult, reason: String) -> CiResult {
+    info!("{reason}");
+    result.status = "skipped";
+    result.reason = Some(reason);
+    result
+}

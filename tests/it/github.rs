@@ -1,0 +1,347 @@
+//! `self-heal run` against a stand-in GitHub REST API on 127.0.0.1 that answers
+//! in GitHub's documented shapes (runs, paginated jobs, a `302` log download to
+//! a signed URL on another origin, rate limits, refusals), and a stand-in blob
+//! store for the signed URL.
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use crate::support::self_heal;
+
+const TOKEN: &str = "ghs_StandInToken0123456789";
+const RUN: u64 = 4242;
+
+/// A request the stand-ins saw: path and query, and its Authorization header.
+#[derive(Debug, Clone)]
+struct Seen {
+    uri: String,
+    authorization: Option<String>,
+}
+
+#[derive(Default)]
+struct Api {
+    /// Status codes to answer before the real answer, per path (rate limits, refusals).
+    before: Vec<(String, VecDeque<Response>)>,
+    seen: Vec<Seen>,
+    blob_url: String,
+    conclusion: String,
+}
+
+type Shared = Arc<Mutex<Api>>;
+
+fn record(shared: &Shared, uri: &Uri, headers: &HeaderMap) {
+    let authorization = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
+    shared.lock().unwrap().seen.push(Seen { uri: uri.to_string(), authorization });
+}
+
+/// A scripted early answer for `path`, if one is left.
+fn early(shared: &Shared, path: &str) -> Option<Response> {
+    let mut api = shared.lock().unwrap();
+    api.before.iter_mut().find(|(p, _)| p == path).and_then(|(_, q)| q.pop_front())
+}
+
+fn run_json(id: u64, name: &str, branch: &str, conclusion: &str) -> Value {
+    json!({
+        "id": id, "name": name, "node_id": "WFR_kwLOAA", "head_branch": branch,
+        "head_sha": "acb5820ced9479c074f688cc328bf03f341a511d", "path": ".github/workflows/ci.yml",
+        "run_number": 562, "event": "push", "status": "completed", "conclusion": conclusion,
+        "workflow_id": 159038, "url": format!("https://api.github.com/repos/octo/app/actions/runs/{id}"),
+        "html_url": format!("https://github.com/octo/app/actions/runs/{id}"), "pull_requests": [],
+        "created_at": "2026-11-20T09:00:00Z", "updated_at": "2026-11-20T09:05:00Z", "run_attempt": 1,
+        "jobs_url": format!("https://api.github.com/repos/octo/app/actions/runs/{id}/jobs"),
+        "logs_url": format!("https://api.github.com/repos/octo/app/actions/runs/{id}/logs")
+    })
+}
+
+fn job_json(id: u64, name: &str, conclusion: &str) -> Value {
+    json!({
+        "id": id, "run_id": RUN, "name": name, "status": "completed", "conclusion": conclusion,
+        "html_url": format!("https://github.com/octo/app/actions/runs/{RUN}/job/{id}"),
+        "steps": [
+            {"name": "Set up job", "status": "completed", "conclusion": "success", "number": 1},
+            {"name": "Run tests", "status": "completed", "conclusion": conclusion, "number": 2}
+        ]
+    })
+}
+
+async fn get_run(State(s): State<Shared>, UrlPath(id): UrlPath<u64>, uri: Uri, headers: HeaderMap) -> Response {
+    record(&s, &uri, &headers);
+    if let Some(r) = early(&s, uri.path()) {
+        return r;
+    }
+    let conclusion = s.lock().unwrap().conclusion.clone();
+    axum::Json(run_json(id, "CI", "main", &conclusion)).into_response()
+}
+
+async fn list_runs(State(s): State<Shared>, uri: Uri, headers: HeaderMap) -> Response {
+    record(&s, &uri, &headers);
+    let runs = vec![run_json(9003, "Docs", "main", "failure"), run_json(9002, "CI", "main", "failure")];
+    axum::Json(json!({"total_count": 2, "workflow_runs": runs})).into_response()
+}
+
+/// Two pages of jobs, linked as GitHub links them.
+async fn jobs(State(s): State<Shared>, uri: Uri, headers: HeaderMap) -> Response {
+    record(&s, &uri, &headers);
+    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1").to_string();
+    let second = uri.query().is_some_and(|q| q.contains("page=2"));
+    if second {
+        return axum::Json(json!({"total_count": 3, "jobs": [job_json(3, "lint", "success")]})).into_response();
+    }
+    let next = format!("<http://{host}/api/v3/repos/octo/app/actions/runs/{RUN}/jobs?per_page=2&page=2>; rel=\"next\"");
+    (
+        [("link", next)],
+        axum::Json(
+            json!({"total_count": 3, "jobs": [job_json(1, "test (3.11)", "failure"), job_json(2, "build", "success")]}),
+        ),
+    )
+        .into_response()
+}
+
+async fn logs(State(s): State<Shared>, uri: Uri, headers: HeaderMap) -> Response {
+    record(&s, &uri, &headers);
+    if let Some(r) = early(&s, uri.path()) {
+        return r;
+    }
+    let url = s.lock().unwrap().blob_url.clone();
+    (StatusCode::FOUND, [("location", format!("{url}/runs/{RUN}/logs.zip?sig=SIGNED-SECRET&se=2026"))]).into_response()
+}
+
+async fn unexpected(State(s): State<Shared>, uri: Uri, headers: HeaderMap) -> Response {
+    record(&s, &uri, &headers);
+    (StatusCode::IM_A_TEAPOT, axum::Json(json!({"message": format!("unexpected request to {uri}")}))).into_response()
+}
+
+/// The run's log archive as GitHub builds it: a folder per job with step files, and whole-job files.
+fn archive() -> Vec<u8> {
+    let pytest = "\
+2026-11-20T09:04:01.1234567Z ##[group]Run python -m pytest -q
+2026-11-20T09:04:02.1234567Z ============================= test session starts ==============================
+2026-11-20T09:04:03.1234567Z =================================== FAILURES ===================================
+2026-11-20T09:04:03.1234567Z _________________________________ test_total _________________________________
+2026-11-20T09:04:03.1234567Z
+2026-11-20T09:04:03.1234567Z     def test_total():
+2026-11-20T09:04:03.1234567Z >       assert total([1, 2]) == 3
+2026-11-20T09:04:03.1234567Z E       assert 4 == 3
+2026-11-20T09:04:03.1234567Z
+2026-11-20T09:04:03.1234567Z /home/runner/work/app/app/tests/test_cart.py:5: AssertionError
+2026-11-20T09:04:03.1234567Z =========================== short test summary info ============================
+2026-11-20T09:04:03.1234567Z FAILED tests/test_cart.py::test_total - assert 4 == 3
+2026-11-20T09:04:03.1234567Z ========================= 1 failed, 4 passed in 0.12s ==========================
+2026-11-20T09:04:04.1234567Z ##[error]Process completed with exit code 1.
+";
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut zip = zip::ZipWriter::new(&mut buf);
+        let options = zip::write::SimpleFileOptions::default();
+        zip.start_file("test (3.11)/1_Set up job.txt", options).unwrap();
+        zip.write_all(b"2026-11-20T09:04:00.0000000Z Current runner version: '2.321.0'\n").unwrap();
+        zip.start_file("test (3.11)/2_Run tests.txt", options).unwrap();
+        zip.write_all(pytest.as_bytes()).unwrap();
+        zip.start_file("0_test (3.11).txt", options).unwrap();
+        zip.write_all(pytest.as_bytes()).unwrap();
+        zip.finish().unwrap();
+    }
+    buf.into_inner()
+}
+
+async fn serve_blob(State(s): State<Shared>, uri: Uri, headers: HeaderMap) -> Response {
+    record(&s, &uri, &headers);
+    ([("content-type", "application/zip")], archive()).into_response()
+}
+
+/// The stand-in API (`/api/v3`, as on GitHub Enterprise Server) and blob store.
+struct GitHub {
+    api_url: String,
+    api: Shared,
+    blob: Shared,
+}
+
+impl GitHub {
+    async fn start(conclusion: &str, before: Vec<(&str, Vec<Response>)>) -> Self {
+        let blob: Shared = Arc::default();
+        let blob_app = Router::new().fallback(serve_blob).with_state(Arc::clone(&blob));
+        let blob_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let blob_url = format!("http://{}", blob_listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(blob_listener, blob_app).await.unwrap() });
+
+        let api: Shared = Arc::new(Mutex::new(Api {
+            before: before.into_iter().map(|(p, r)| (p.to_string(), r.into())).collect(),
+            blob_url,
+            conclusion: conclusion.to_string(),
+            ..Api::default()
+        }));
+        let app = Router::new()
+            .route("/api/v3/repos/octo/app/actions/runs", get(list_runs))
+            .route("/api/v3/repos/octo/app/actions/runs/{id}", get(get_run))
+            .route("/api/v3/repos/octo/app/actions/runs/{id}/jobs", get(jobs))
+            .route("/api/v3/repos/octo/app/actions/runs/{id}/logs", get(logs))
+            .fallback(unexpected)
+            .with_state(Arc::clone(&api));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let api_url = format!("http://{}/api/v3", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self { api_url, api, blob }
+    }
+
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("GITHUB_API_URL", self.api_url.clone()),
+            ("GITHUB_REPOSITORY", "octo/app".into()),
+            ("GITHUB_TOKEN", TOKEN.into()),
+        ]
+    }
+
+    fn api_seen(&self) -> Vec<Seen> {
+        self.api.lock().unwrap().seen.clone()
+    }
+
+    fn blob_seen(&self) -> Vec<Seen> {
+        self.blob.lock().unwrap().seen.clone()
+    }
+}
+
+fn refs<'a>(owned: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    owned.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+fn run_path() -> String {
+    format!("/api/v3/repos/octo/app/actions/runs/{RUN}")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_run_is_read_through_rate_limits_pages_and_a_signed_redirect() {
+    // The first call meets a secondary rate limit; the client waits as told and asks again.
+    let limited =
+        (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], "{\"message\": \"slow down\"}").into_response();
+    let gh = GitHub::start("failure", vec![(&run_path(), vec![limited])]).await;
+    let ws = tempfile::tempdir().unwrap();
+    let wsp = ws.path().display().to_string();
+    let env = gh.env();
+    let out = self_heal(&["run", "--json", "--run-id", "4242", "--workspace", &wsp], &refs(&env), ws.path()).await;
+    assert_eq!(out.code, 0, "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
+    let r = out.json();
+    assert_eq!(r["status"], "analysed", "{r:#}");
+    assert_eq!(r["run"]["head_sha"], "acb5820ced9479c074f688cc328bf03f341a511d");
+    // Jobs from both pages were read; only the failed one is kept, with its failed step.
+    let failed: Vec<&str> = r["failed_jobs"].as_array().unwrap().iter().map(|j| j["name"].as_str().unwrap()).collect();
+    assert_eq!(failed, ["test (3.11)"]);
+    let failures = r["analysis"]["failures"].as_array().unwrap();
+    assert_eq!(failures[0]["test"], "tests/test_cart.py::test_total", "{r:#}");
+    assert_eq!(failures[0]["file"], "tests/test_cart.py");
+    // The whole-job log is what the archive reader keeps of a job that has one.
+    assert!(ws.path().join("logs/extracted/4242/0_test (3.11).txt").is_file());
+
+    let api = gh.api_seen();
+    let paths: Vec<&str> = api.iter().map(|s| s.uri.as_str()).collect();
+    assert_eq!(paths.iter().filter(|p| **p == run_path()).count(), 2, "{paths:?}");
+    assert!(paths.iter().any(|p| p.contains("/jobs?per_page=2&page=2")), "{paths:?}");
+    assert!(
+        api.iter().all(|s| s.authorization.as_deref().is_some_and(|a| a.ends_with(TOKEN))),
+        "every API call carries the token: {api:?}"
+    );
+    // The signed URL was fetched once, without the token.
+    let blob = gh.blob_seen();
+    assert_eq!(blob.len(), 1, "{blob:?}");
+    assert!(blob[0].uri.contains("sig=SIGNED-SECRET"));
+    assert_eq!(blob[0].authorization, None, "the token must not reach the signed URL");
+    // The token is in no output and no cached file.
+    assert!(!out.stdout.contains(TOKEN) && !out.stderr.contains(TOKEN));
+    assert!(!out.stderr.contains("SIGNED-SECRET"), "{}", out.stderr);
+
+    // Offline, the cache alone answers: no request reaches the API at all.
+    let before = gh.api_seen().len();
+    let out = self_heal(
+        &["run", "--json", "--run-id", "4242", "--workspace", &wsp],
+        &[refs(&env), vec![("OFFLINE_MODE", "true")]].concat(),
+        ws.path(),
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.json()["analysis"]["failures"][0]["test"], "tests/test_cart.py::test_total");
+    assert_eq!(gh.api_seen().len(), before);
+    let out =
+        self_heal(&["run", "--json", "--run-id", "77", "--offline", "--workspace", &wsp], &refs(&env), ws.path()).await;
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("holds no logs of run 77"), "{}", out.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refusals_are_not_retried_and_name_the_missing_permission() {
+    let forbidden = (
+        StatusCode::FORBIDDEN,
+        [("x-accepted-github-permissions", "actions=read")],
+        "{\"message\": \"Resource not accessible by integration\"}",
+    )
+        .into_response();
+    let logs = format!("{}/logs", run_path());
+    let gh = GitHub::start("failure", vec![(logs.as_str(), vec![forbidden])]).await;
+    let ws = tempfile::tempdir().unwrap();
+    let wsp = ws.path().display().to_string();
+    let out = self_heal(&["run", "--run-id", "4242", "--workspace", &wsp], &refs(&gh.env()), ws.path()).await;
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("could not download the logs of run 4242: the token lacks the `actions: read` permission"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(gh.api_seen().iter().filter(|s| s.uri == logs).count(), 1, "a refusal is not retried");
+
+    let missing = (StatusCode::NOT_FOUND, "{\"message\": \"Not Found\"}").into_response();
+    let gh = GitHub::start("failure", vec![(&run_path(), vec![missing])]).await;
+    let out = self_heal(&["run", "--run-id", "4242", "--workspace", &wsp], &refs(&gh.env()), ws.path()).await;
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("not found (404)"), "{}", out.stderr);
+    assert_eq!(gh.api_seen().len(), 1, "a 404 is not retried");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn events_decide_which_run_and_when_to_do_nothing() {
+    let gh = GitHub::start("failure", vec![]).await;
+    let ws = tempfile::tempdir().unwrap();
+    let wsp = ws.path().display().to_string();
+    let event = ws.path().join("event.json");
+    let env = gh.env();
+    let with_event = |name: &'static str| {
+        let mut e = refs(&env);
+        e.push(("GITHUB_EVENT_NAME", name));
+        e.push(("GITHUB_EVENT_PATH", event.to_str().unwrap()));
+        e
+    };
+    // A workflow_run that succeeded: nothing to do, exit 0, no API call.
+    let payload = json!({"action": "completed", "workflow_run": run_json(RUN, "CI", "main", "success")});
+    std::fs::write(&event, payload.to_string()).unwrap();
+    let out = self_heal(&["run", "--workspace", &wsp], &with_event("workflow_run"), ws.path()).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("SKIPPED: run 4242 of `CI` did not fail (conclusion: success)"), "{}", out.stderr);
+    assert!(gh.api_seen().is_empty());
+    // One started from a self-heal branch is left alone too.
+    let payload = json!({"action": "completed", "workflow_run": run_json(RUN, "CI", "self-heal/4000", "failure")});
+    std::fs::write(&event, payload.to_string()).unwrap();
+    let out = self_heal(&["run", "--json", "--workspace", &wsp], &with_event("workflow_run"), ws.path()).await;
+    assert_eq!(out.json()["status"], "skipped");
+    assert!(out.json()["reason"].as_str().unwrap().contains("self-heal branch"));
+    // A failed one is read.
+    let payload = json!({"action": "completed", "workflow_run": run_json(RUN, "CI", "main", "failure")});
+    std::fs::write(&event, payload.to_string()).unwrap();
+    let out = self_heal(&["run", "--json", "--workspace", &wsp], &with_event("workflow_run"), ws.path()).await;
+    assert_eq!(out.json()["status"], "analysed", "{}", out.stderr);
+    assert_eq!(out.json()["run_id"], RUN);
+    // workflow_dispatch with no run_id: the newest failed run of the named workflow.
+    std::fs::write(&event, json!({"inputs": {"workflow": "CI"}}).to_string()).unwrap();
+    let out = self_heal(&["run", "--json", "--workspace", &wsp], &with_event("workflow_dispatch"), ws.path()).await;
+    assert_eq!(out.json()["run_id"], 9002, "{}", out.stderr);
+    // Outside Actions and with no run named: the recent failed runs of a workflow.
+    let out = self_heal(&["run", "--json", "--workflow", "Docs", "--workspace", &wsp], &refs(&env), ws.path()).await;
+    let ids: Vec<u64> =
+        out.json()["failed_runs"].as_array().unwrap().iter().map(|r| r["id"].as_u64().unwrap()).collect();
+    assert_eq!(ids, [9003]);
+    assert!(gh.api_seen().iter().any(|s| s.uri.contains("status=failure")));
+}
