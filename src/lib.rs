@@ -17,6 +17,7 @@ pub mod exit;
 pub mod github;
 pub mod logs;
 pub mod pipeline;
+pub mod publish;
 pub mod repair;
 pub mod report;
 pub mod secrets;

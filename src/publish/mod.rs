@@ -1,0 +1,3 @@
+//! Publishing a validated fix: git (branch, commit, push).
+
+pub mod git;
