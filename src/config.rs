@@ -300,6 +300,10 @@ pub struct Settings {
     pub max_failed_runs: usize,
     /// `GIT_BRANCH_PREFIX`: self-heal's branches start with it (`self-heal/`).
     pub branch_prefix: String,
+    /// `GIT_AUTHOR_NAME` / `GIT_AUTHOR_EMAIL`: who commits a fix.
+    pub git_author: (String, String),
+    /// `GIT_SIGN_OFF`: add a `Signed-off-by` trailer.
+    pub git_sign_off: bool,
     /// `LOGS_DIR`: where run logs are cached (`<dir>/extracted/<run_id>/`), relative to the workspace unless absolute.
     pub logs_dir: PathBuf,
 }
@@ -365,6 +369,13 @@ impl Settings {
             max_failed_runs: usize::try_from(raw.number("MAX_FAILED_RUNS", 5, 1)?.min(100)).unwrap_or(5),
             branch_prefix: raw.get("GIT_BRANCH_PREFIX").unwrap_or("self-heal/").to_string(),
             logs_dir: PathBuf::from(raw.get("LOGS_DIR").unwrap_or("logs")),
+            git_author: (
+                raw.get("GIT_AUTHOR_NAME").unwrap_or("github-actions[bot]").to_string(),
+                raw.get("GIT_AUTHOR_EMAIL")
+                    .unwrap_or("41898282+github-actions[bot]@users.noreply.github.com")
+                    .to_string(),
+            ),
+            git_sign_off: raw.bool("GIT_SIGN_OFF", false)?,
         })
     }
 
@@ -411,6 +422,9 @@ pub const SETTING_NAMES: &[&str] = &[
     "MAX_FAILED_RUNS",
     "GIT_BRANCH_PREFIX",
     "LOGS_DIR",
+    "GIT_AUTHOR_NAME",
+    "GIT_AUTHOR_EMAIL",
+    "GIT_SIGN_OFF",
 ];
 
 #[cfg(test)]

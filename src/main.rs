@@ -63,6 +63,10 @@ struct RunArgs {
     /// The repository's checkout (logs are cached under it).
     #[arg(long, default_value = ".")]
     workspace: PathBuf,
+    /// The test command that reproduces the failure, after `--` (else TEST_COMMAND);
+    /// with one, the failing commit is repaired, and published when GIT_ENABLED=true.
+    #[arg(last = true)]
+    test_command: Vec<String>,
 }
 
 #[derive(Args)]
@@ -221,7 +225,9 @@ async fn run_ci(args: RunArgs, json: bool, cwd: &Path) -> ExitCode {
         repo: args.repo,
         workflow: args.workflow,
         branch: args.branch,
+        test_command: test_command(&args.test_command, &settings),
         workspace: args.workspace,
+        cwd: cwd.to_path_buf(),
     };
     let client = match action::client(&opts, &settings) {
         Ok(c) => c,
@@ -238,7 +244,15 @@ async fn run_ci(args: RunArgs, json: bool, cwd: &Path) -> ExitCode {
             } else {
                 eprint!("{}", settings_mask(&settings, &describe_run(&output)));
             }
-            ExitCode::from(exit::OK)
+            match &output {
+                action::RunOutput::Run(r) => r.repair.as_ref().map_or(ExitCode::from(exit::OK), |fix| {
+                    if !json {
+                        eprint!("{}", settings_mask(&settings, &summary(fix)));
+                    }
+                    ExitCode::from(exit::for_run(fix))
+                }),
+                action::RunOutput::Listed { .. } => ExitCode::from(exit::OK),
+            }
         }
         Err(e) => {
             eprintln!("error: {}", settings_mask(&settings, &e.to_string()));
@@ -281,6 +295,9 @@ fn describe_run(output: &action::RunOutput) -> String {
                     f.line.unwrap_or(0),
                     f.message.lines().next().unwrap_or("")
                 ));
+            }
+            if let Some(p) = &r.published {
+                text.push_str(&format!("published: commit {} on branch {}\n", p.commit, p.branch));
             }
             text
         }

@@ -25,6 +25,10 @@ pub struct RunOptions {
     pub branch: Option<String>,
     /// The workspace.
     pub workspace: PathBuf,
+    /// The test command that reproduces the failure (after `--`, else `TEST_COMMAND`).
+    pub test_command: Option<crate::validate::TestCommand>,
+    /// The folder `self-heal` was started in (prompts, `.env`).
+    pub cwd: PathBuf,
 }
 
 /// What `self-heal run` did.
@@ -60,6 +64,12 @@ pub enum RunError {
     /// Reading the run.
     #[error(transparent)]
     Ci(#[from] CiError),
+    /// Checking out the failing commit or publishing the fix.
+    #[error(transparent)]
+    Git(#[from] crate::publish::git::GitError),
+    /// The repair could not be set up.
+    #[error(transparent)]
+    Setup(#[from] crate::pipeline::SetupError),
 }
 
 /// The run to work on: `--run-id`, else the job's event, else none (list mode).
@@ -114,5 +124,82 @@ pub async fn run(opts: &RunOptions, settings: &Settings, api: Option<&dyn GitHub
     };
     // Offline means no API call at all, even when a client could be built.
     let api = if settings.offline { None } else { api };
-    Ok(RunOutput::Run(Box::new(analyse_run(&req, api).await?)))
+    let mut result = analyse_run(&req, api).await?;
+    if result.status == "analysed"
+        && let Some(command) = opts.test_command.clone()
+    {
+        repair(&mut result, opts, settings, command).await?;
+    }
+    Ok(RunOutput::Run(Box::new(result)))
+}
+
+/// Repairs the failing commit with the local pipeline, then publishes a validated fix.
+async fn repair(
+    result: &mut CiResult,
+    opts: &RunOptions,
+    settings: &Settings,
+    command: crate::validate::TestCommand,
+) -> Result<(), RunError> {
+    use crate::publish::git;
+    let repo = git::open(&opts.workspace).ok();
+    if let (Some(repo), Some(sha)) = (&repo, &result.head_sha) {
+        git::checkout_failing_commit(repo, sha, settings.github_token.as_ref())?;
+    } else {
+        tracing::warn!(
+            "the failing commit is unknown or the workspace is not a git repository: repairing the tree as it is"
+        );
+    }
+    let fix = crate::pipeline::fix(&opts.workspace, command, settings, &opts.cwd, false).await?;
+    let repaired = fix.status == crate::pipeline::Status::Repaired && fix.applied;
+    if repaired
+        && settings.git_enabled
+        && let (Some(repo), Some(run_id)) = (&repo, result.run_id)
+    {
+        let branch = format!("{}{run_id}", settings.branch_prefix);
+        let message = commit_message(result, &fix);
+        let identity = git::Identity { name: settings.git_author.0.clone(), email: settings.git_author.1.clone() };
+        let publication = git::Publication {
+            branch: &branch,
+            prefix: &settings.branch_prefix,
+            message: &message,
+            files: &fix.files_changed,
+            identity: &identity,
+            sign_off: settings.git_sign_off,
+            token: settings.github_token.as_ref(),
+            push: true,
+        };
+        result.published = Some(git::publish(repo, &publication)?);
+    }
+    result.repair = Some(Box::new(fix));
+    Ok(())
+}
+
+/// The fix's commit message: what failed, what changed, how it was proved.
+fn commit_message(ci: &CiResult, fix: &crate::pipeline::RunResult) -> String {
+    let first = fix.failures.first();
+    let what = first
+        .map(|f| f.test.clone().or_else(|| f.file.clone()).unwrap_or_else(|| "the failing test".into()))
+        .unwrap_or_else(|| "the failing test".into());
+    let mut text = format!("self-heal: fix {what}\n\n");
+    if let Some(f) = first {
+        text.push_str(&format!(
+            "Failed: {}{}\n",
+            f.error_type.as_deref().map(|t| format!("{t}: ")).unwrap_or_default(),
+            f.message.lines().next().unwrap_or("")
+        ));
+    }
+    if let Some(url) = ci.run.as_ref().and_then(|r| r.html_url.as_deref()) {
+        text.push_str(&format!("Run: {url}\n"));
+    }
+    text.push_str(&format!("Changed: {}\n", fix.files_changed.join(", ")));
+    if let Some(d) = &fix.diagnosis {
+        text.push_str(&format!("\n{}\n", d.lines().take(6).collect::<Vec<_>>().join("\n")));
+    }
+    text.push_str(&format!(
+        "\nValidated: `{}` failed before and passes with this change ({} tier, {} attempt(s)).\n",
+        fix.validation.command,
+        if fix.tier == Some(crate::pipeline::Tier::Rule) { "rule" } else { "model" },
+        fix.attempts
+    ));
+    text
 }

@@ -56,6 +56,15 @@ pub struct CiResult {
     /// The analysis of the logs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub analysis: Option<Analysis>,
+    /// The commit the run tested, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head_sha: Option<String>,
+    /// The repair of the failing commit, when a test command was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repair: Option<Box<super::RunResult>>,
+    /// The fix's commit on its branch, when published.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub published: Option<crate::publish::git::Published>,
 }
 
 /// A run that could not be read.
@@ -102,10 +111,16 @@ pub async fn analyse_run(req: &CiRequest, api: Option<&dyn GitHubApi>) -> Result
         failed_jobs: Vec::new(),
         logs: None,
         analysis: None,
+        head_sha: None,
+        repair: None,
+        published: None,
     };
     let run_id = match &req.trigger {
         Trigger::Skip(why) => return Ok(skip(result, why.clone())),
-        Trigger::Repair { run_id, .. } => *run_id,
+        Trigger::Repair { run_id, head_sha, .. } => {
+            result.head_sha = head_sha.clone();
+            *run_id
+        }
         Trigger::Newest { .. } if req.offline => return Err(CiError::OfflineNeedsRunId),
         Trigger::Newest { workflow, branch } => {
             let api = api.ok_or(CiError::NoRepository)?;
@@ -140,6 +155,7 @@ pub async fn analyse_run(req: &CiRequest, api: Option<&dyn GitHubApi>) -> Result
             .into_iter()
             .filter(|j| matches!(j.conclusion.as_deref(), Some("failure" | "timed_out")))
             .collect();
+        result.head_sha = Some(run.head_sha.clone());
         result.run = Some(run);
         fetch_logs(api, run_id, &logs_root, &extracted).await?;
     }

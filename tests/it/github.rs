@@ -33,6 +33,7 @@ struct Api {
     seen: Vec<Seen>,
     blob_url: String,
     conclusion: String,
+    head_sha: String,
 }
 
 type Shared = Arc<Mutex<Api>>;
@@ -77,8 +78,15 @@ async fn get_run(State(s): State<Shared>, UrlPath(id): UrlPath<u64>, uri: Uri, h
     if let Some(r) = early(&s, uri.path()) {
         return r;
     }
-    let conclusion = s.lock().unwrap().conclusion.clone();
-    axum::Json(run_json(id, "CI", "main", &conclusion)).into_response()
+    let (conclusion, sha) = {
+        let api = s.lock().unwrap();
+        (api.conclusion.clone(), api.head_sha.clone())
+    };
+    let mut run = run_json(id, "CI", "main", &conclusion);
+    if !sha.is_empty() {
+        run["head_sha"] = json!(sha);
+    }
+    axum::Json(run).into_response()
 }
 
 async fn list_runs(State(s): State<Shared>, uri: Uri, headers: HeaderMap) -> Response {
@@ -344,4 +352,99 @@ async fn events_decide_which_run_and_when_to_do_nothing() {
         out.json()["failed_runs"].as_array().unwrap().iter().map(|r| r["id"].as_u64().unwrap()).collect();
     assert_eq!(ids, [9003]);
     assert!(gh.api_seen().iter().any(|s| s.uri.contains("status=failure")));
+}
+
+fn git(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "dev")
+        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
+        .env("GIT_COMMITTER_NAME", "dev")
+        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// From a failed run to a validated fix pushed to a real bare `origin`: the run's
+/// logs from the stand-in API, the failing commit checked out (the clone is at a
+/// later commit), the rule tier's repair, one commit on `self-heal/<run_id>`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_run_is_repaired_on_its_commit_and_pushed_to_its_branch() {
+    if !crate::support::pytest_or_skip("a_failed_run_is_repaired_on_its_commit_and_pushed_to_its_branch") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let origin = tmp.path().join("origin.git");
+    let ws = tmp.path().join("ws");
+    git(tmp.path(), &["init", "-q", "--bare", "-b", "main", origin.to_str().unwrap()]);
+    git(tmp.path(), &["clone", "-q", origin.to_str().unwrap(), ws.to_str().unwrap()]);
+    std::fs::create_dir_all(ws.join("tests")).unwrap();
+    std::fs::write(ws.join("pytest.ini"), "[pytest]\n").unwrap();
+    std::fs::write(ws.join(".gitignore"), "logs/\nresults/\n__pycache__/\n").unwrap();
+    std::fs::write(ws.join("cart.py"), "def total(prices):\n    return summ(prices)\n").unwrap();
+    std::fs::write(
+        ws.join("tests/test_cart.py"),
+        "from cart import total\n\n\ndef test_total():\n    assert total([1, 2]) == 3\n",
+    )
+    .unwrap();
+    git(&ws, &["add", "."]);
+    git(&ws, &["commit", "-qm", "cart total"]);
+    let failing = git(&ws, &["rev-parse", "HEAD"]);
+    std::fs::write(ws.join("NOTES"), "a later commit the repair must not build on\n").unwrap();
+    git(&ws, &["add", "."]);
+    git(&ws, &["commit", "-qm", "notes"]);
+    git(&ws, &["push", "-q", "origin", "main"]);
+
+    let gh = GitHub::start("failure", vec![]).await;
+    gh.api.lock().unwrap().head_sha = failing.clone();
+    let mut env = gh.env();
+    env.push(("GIT_ENABLED", "true".into()));
+    env.push(("GIT_SIGN_OFF", "true".into()));
+    let wsp = ws.display().to_string();
+    let args = [
+        "run",
+        "--json",
+        "--run-id",
+        "4242",
+        "--workspace",
+        &wsp,
+        "--",
+        "python3",
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+    ];
+    let out = self_heal(&args, &refs(&env), &ws).await;
+    assert_eq!(out.code, 0, "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
+    let r = out.json();
+    assert_eq!(r["repair"]["status"], "repaired", "{r:#}");
+    assert_eq!(r["repair"]["tier"], "rule");
+    assert_eq!(r["published"]["branch"], "self-heal/4242");
+
+    // The branch on origin is one commit on top of the failing commit, with the fix and a useful message.
+    let branch = "refs/heads/self-heal/4242";
+    assert_eq!(git(&origin, &["rev-parse", &format!("{branch}^")]), failing);
+    assert_eq!(git(&origin, &["show", &format!("{branch}:cart.py")]), "def total(prices):\n    return sum(prices)");
+    let message = git(&origin, &["log", "-1", "--format=%an%n%B", branch]);
+    assert!(message.starts_with("github-actions[bot]\nself-heal: fix tests/test_cart.py::test_total"), "{message}");
+    assert!(message.contains("Run: https://github.com/octo/app/actions/runs/4242"), "{message}");
+    assert!(message.contains("Signed-off-by: github-actions[bot]"), "{message}");
+    assert_eq!(git(&origin, &["show", "--name-only", "--format=", branch]), "cart.py");
+    // main is untouched, and the branch is green.
+    assert_eq!(git(&origin, &["rev-parse", "main"]), git(&ws, &["rev-parse", "origin/main"]));
+    let check = tmp.path().join("check");
+    git(tmp.path(), &["clone", "-q", "-b", "self-heal/4242", origin.to_str().unwrap(), check.to_str().unwrap()]);
+    let green = std::process::Command::new("python3")
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+        .current_dir(&check)
+        .output()
+        .unwrap();
+    assert!(green.status.success(), "{}", String::from_utf8_lossy(&green.stdout));
+    let config = std::fs::read_to_string(ws.join(".git/config")).unwrap();
+    assert!(!config.contains(TOKEN));
 }
