@@ -52,9 +52,10 @@ const SKIP_MARKERS: &[&str] = &[
     "xdescribe(",
     "xtest(",
     "#[ignore",
-    "continue-on-error",
-    "allow_failure",
 ];
+
+/// Markers that let a CI job fail without failing the build, in CI files.
+const CI_MARKERS: &[&str] = &["continue-on-error", "allow_failure"];
 
 /// What starts a test, per language.
 const TEST_DEFINITIONS: &[&str] = &["def test", "@Test", "func Test", "it(", "test(", "#[test]"];
@@ -81,7 +82,9 @@ pub fn review(patch: &Patch, analysis: &Analysis, allow_test_edits: bool) -> Res
     let blamed = blamed_tests(analysis);
     for change in &patch.files {
         let before = change.before.as_deref().unwrap_or("");
-        if let Some(marker) = SKIP_MARKERS.iter().find(|m| count(&change.after, m) > count(before, m)) {
+        let ci_file = change.path.ends_with(".yml") || change.path.ends_with(".yaml");
+        let markers = SKIP_MARKERS.iter().chain(CI_MARKERS.iter().filter(|_| ci_file));
+        if let Some(marker) = markers.into_iter().find(|m| count_marker(&change.after, m) > count_marker(before, m)) {
             return Err(refuse(change, format!("it adds `{marker}`: a skipped or expected-to-fail test is not a fix")));
         }
         if !is_test_path(&change.path) {
@@ -141,6 +144,15 @@ fn count(text: &str, word: &str) -> usize {
     text.matches(word).count()
 }
 
+/// Occurrences of a marker; one that starts with a letter counts only at the start
+/// of a name, so `xit(` is not found in `sys.exit(`, nor `it.skip(` in `unit.skip(`.
+fn count_marker(text: &str, word: &str) -> usize {
+    let starts_name = word.starts_with(|c: char| c.is_ascii_alphabetic());
+    text.match_indices(word)
+        .filter(|(at, _)| !starts_name || !text[..*at].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '.'))
+        .count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,6 +192,7 @@ FAILED tests/test_cart.py::test_total - assert 4 == 3
             ("src/test/java/CalcTest.java", "@Test\nvoid adds() {}\n", "@Disabled\n@Test\nvoid adds() {}\n"),
             ("cart.test.js", "it('adds', () => {});\n", "it.skip('adds', () => {});\n"),
             ("ci/build.yml", "steps:\n", "steps:\n  continue-on-error: true\n"),
+            (".gitlab-ci.yml", "test:\n", "test:\n  allow_failure: true\n"),
             ("src/lib.rs", "#[test]\nfn adds() {}\n", "#[test]\n#[ignore]\nfn adds() {}\n"),
         ];
         for (path, before, after) in cases {
@@ -187,6 +200,11 @@ FAILED tests/test_cart.py::test_total - assert 4 == 3
             assert!(refused.as_ref().is_err_and(|r| r.reason.contains("skipped")), "{path}: {refused:?}");
             assert_eq!(review(&patch(path, before, after), &assertion_failure(), true), Ok(()), "{path}");
         }
+        // Words that merely contain a marker are not one.
+        let exits = patch("src/cli.py", "def main():\n    run()\n", "def main():\n    sys.exit(run())\n");
+        assert_eq!(review(&exits, &assertion_failure(), false), Ok(()));
+        let yaml_only = patch("src/jobs.py", "x = 1\n", "allow_failure = True\n");
+        assert_eq!(review(&yaml_only, &assertion_failure(), false), Ok(()));
         // A marker that was already there and stays is not new.
         let kept = "@pytest.mark.skip\ndef test_a(): pass\n";
         assert_eq!(review(&patch("src/x.py", kept, &format!("{kept}# note\n")), &assertion_failure(), false), Ok(()));
@@ -222,6 +240,12 @@ ERROR tests/test_cart.py
         assert_eq!(review(&mended, &a, false), Ok(()));
         let emptied = patch("tests/test_cart.py", before, "def test_total():\n    pass\n");
         assert!(review(&emptied, &a, false).unwrap_err().reason.contains("assertions"));
+        let unittest = patch(
+            "tests/test_cart.py",
+            "def test_total()\n    self.assertEqual(total([1, 2]), 3)\n",
+            "def test_total():\n    pass\n",
+        );
+        assert!(review(&unittest, &a, false).unwrap_err().reason.contains("assertions"));
         let deleted = patch("tests/test_cart.py", before, "\n");
         assert!(review(&deleted, &a, false).unwrap_err().reason.contains("deletes a test"));
     }
