@@ -72,18 +72,45 @@ fn workflow_run(payload: &Value, filters: &Filters) -> Trigger {
         ));
     }
     let head_branch = text("head_branch");
-    if let Some(branch) = &head_branch
+    let head_repo = run.get("head_repository").and_then(|r| r.get("full_name")).and_then(Value::as_str);
+    let repo = payload.get("repository").and_then(|r| r.get("full_name")).and_then(Value::as_str);
+    if let Some(why) = refusal(run_id, &name, head_branch.as_deref(), head_repo, repo, filters) {
+        return Trigger::Skip(why);
+    }
+    Trigger::Repair { run_id, head_sha: text("head_sha"), head_branch }
+}
+
+/// Why a failed run must not be repaired: it ran on a self-heal branch, belongs
+/// to an excluded workflow, or tested a fork's code (which must never run with
+/// this repository's token, nor be pushed into it). Checked on the event and
+/// again on the run the API returns.
+pub fn refusal(
+    run_id: u64,
+    workflow: &str,
+    head_branch: Option<&str>,
+    head_repo: Option<&str>,
+    repo: Option<&str>,
+    filters: &Filters,
+) -> Option<String> {
+    if let Some(branch) = head_branch
         && !filters.branch_prefix.is_empty()
         && branch.starts_with(&filters.branch_prefix)
     {
-        return Trigger::Skip(format!(
+        return Some(format!(
             "run {run_id} ran on `{branch}`, a self-heal branch; self-heal does not repair its own repairs"
         ));
     }
-    if filters.excluded_workflows.iter().any(|w| w.eq_ignore_ascii_case(&name)) {
-        return Trigger::Skip(format!("workflow `{name}` is in EXCLUDED_WORKFLOW_NAMES"));
+    if filters.excluded_workflows.iter().any(|w| w.eq_ignore_ascii_case(workflow)) {
+        return Some(format!("workflow `{workflow}` is in EXCLUDED_WORKFLOW_NAMES"));
     }
-    Trigger::Repair { run_id, head_sha: text("head_sha"), head_branch }
+    if let (Some(head), Some(repo)) = (head_repo, repo)
+        && !head.eq_ignore_ascii_case(repo)
+    {
+        return Some(format!(
+            "run {run_id} tested code from the fork {head}: a fork's code is never run with this repository's token nor pushed to it"
+        ));
+    }
+    None
 }
 
 fn dispatch(payload: &Value) -> Trigger {
@@ -168,6 +195,12 @@ mod tests {
         requested["action"] = json!("requested");
         assert!(skip("workflow_run", requested).contains("not completed"));
         assert!(skip("workflow_run", json!({})).contains("no `workflow_run`"));
+        let mut fork = run_event("failure", "main", "CI");
+        fork["workflow_run"]["head_repository"] = json!({"full_name": "mallory/app"});
+        fork["repository"] = json!({"full_name": "octo/app"});
+        assert!(skip("workflow_run", fork.clone()).contains("fork mallory/app"));
+        fork["workflow_run"]["head_repository"] = json!({"full_name": "Octo/App"});
+        assert!(matches!(decide("workflow_run", &fork, &filters()), Trigger::Repair { .. }));
         assert!(skip("push", json!({})).contains("`push` event"));
         assert!(skip("workflow_dispatch", json!({"inputs": {"run_id": "12x"}})).contains("not a number"));
     }

@@ -121,6 +121,11 @@ pub async fn run(opts: &RunOptions, settings: &Settings, api: Option<&dyn GitHub
         logs_dir: settings.logs_dir.clone(),
         offline: settings.offline,
         language: settings.log_parser_language.clone(),
+        filters: Filters {
+            branch_prefix: settings.branch_prefix.clone(),
+            excluded_workflows: settings.excluded_workflows.clone(),
+        },
+        repo: opts.repo.clone().or_else(|| settings.github_repository.clone()),
     };
     // Offline means no API call at all, even when a client could be built.
     let api = if settings.offline { None } else { api };

@@ -57,13 +57,23 @@ impl Client {
         let what = "set up the GitHub client";
         let transport =
             |e: &dyn std::fmt::Display| GitHubError::Transport { what: what.into(), message: e.to_string() };
-        let mut builder = Octocrab::builder().base_uri(api_url.trim_end_matches('/')).map_err(|e| transport(&e))?;
+        // A stalled connection must not hang the job.
+        let mut builder = Octocrab::builder()
+            .base_uri(api_url.trim_end_matches('/'))
+            .map_err(|e| transport(&e))?
+            .set_connect_timeout(Some(Duration::from_secs(30)))
+            .set_read_timeout(Some(Duration::from_secs(120)))
+            .set_write_timeout(Some(Duration::from_secs(120)));
         if let Some(token) = token {
             builder = builder.personal_token(token.expose().to_string());
         }
         let octo = builder.build().map_err(|e| transport(&e))?;
+        // The signed URL's query is a credential: never over plain HTTP, unless the
+        // API itself is plain HTTP (a test server or a lab instance).
         let plain = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::limited(5))
+            .https_only(api_url.starts_with("https://"))
+            .connect_timeout(Duration::from_secs(30))
             .timeout(Duration::from_secs(600))
             .build()
             .map_err(|e| transport(&e))?;
@@ -86,6 +96,9 @@ impl Client {
                 .map_err(|e| GitHubError::Transport { what: what.into(), message: e.to_string() })?;
             let status = response.status();
             let headers = response.headers().clone();
+            if status.is_redirection() {
+                return Ok(Answer { status, headers, body: String::new() });
+            }
             let body = self
                 .octo
                 .body_to_string(response)
@@ -251,7 +264,7 @@ impl GitHubApi for Client {
             let what = format!("list failed runs of {}", self.repo);
             // The workflow is matched by name here: the endpoint filters by file or id, not by name.
             let wanted = |r: &WorkflowRun| workflow.is_none_or(|w| r.name.as_deref() == Some(w));
-            let scan = if workflow.is_some() { limit * 10 } else { limit };
+            let scan = if workflow.is_some() { 500 } else { limit };
             let runs: Vec<WorkflowRun> = self.paged(&what, first, "workflow_runs", scan).await?;
             Ok(runs.into_iter().filter(|r| wanted(r)).take(limit).collect())
         })

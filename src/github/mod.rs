@@ -77,6 +77,16 @@ pub struct WorkflowRun {
     /// Which attempt of the run this is.
     #[serde(default)]
     pub run_attempt: Option<u64>,
+    /// The repository the tested commit came from (a fork, for a fork's pull request).
+    #[serde(default)]
+    pub head_repository: Option<RepoName>,
+}
+
+/// A repository as a run names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepoName {
+    /// `owner/name`.
+    pub full_name: String,
 }
 
 impl WorkflowRun {

@@ -32,6 +32,10 @@ pub struct CiRequest {
     pub offline: bool,
     /// `LOG_PARSER_LANGUAGE`.
     pub language: Option<String>,
+    /// Runs never repaired (self-heal branches, excluded workflows).
+    pub filters: crate::action::event::Filters,
+    /// `owner/name` of the repository, to refuse a fork's run.
+    pub repo: Option<String>,
 }
 
 /// What `self-heal run` found.
@@ -148,6 +152,19 @@ pub async fn analyse_run(req: &CiRequest, api: Option<&dyn GitHubApi>) -> Result
                 result,
                 format!("run {run_id} did not fail (conclusion: {conclusion}); nothing to repair"),
             ));
+        }
+        let head_repo = run.head_repository.as_ref().map(|r| r.full_name.as_str());
+        let refused = crate::action::event::refusal(
+            run_id,
+            run.name.as_deref().unwrap_or(""),
+            run.head_branch.as_deref(),
+            head_repo,
+            req.repo.as_deref(),
+            &req.filters,
+        );
+        if let Some(why) = refused {
+            result.run = Some(run);
+            return Ok(skip(result, why));
         }
         result.failed_jobs = api
             .jobs(run_id)

@@ -82,8 +82,15 @@ pub fn review(patch: &Patch, analysis: &Analysis, allow_test_edits: bool) -> Res
     let blamed = blamed_tests(analysis);
     for change in &patch.files {
         let before = change.before.as_deref().unwrap_or("");
+        // Skip markers mean something in tests (and Rust's inline test modules);
+        // elsewhere `it.skip(1)` is ordinary code. CI switches only in CI files.
         let ci_file = change.path.ends_with(".yml") || change.path.ends_with(".yaml");
-        let markers = SKIP_MARKERS.iter().chain(CI_MARKERS.iter().filter(|_| ci_file));
+        let test_file = is_test_path(&change.path);
+        let rust = change.path.ends_with(".rs");
+        let markers = SKIP_MARKERS
+            .iter()
+            .filter(|m| test_file || (rust && **m == "#[ignore"))
+            .chain(CI_MARKERS.iter().filter(|_| ci_file));
         if let Some(marker) = markers.into_iter().find(|m| count_marker(&change.after, m) > count_marker(before, m)) {
             return Err(refuse(change, format!("it adds `{marker}`: a skipped or expected-to-fail test is not a fix")));
         }
@@ -98,14 +105,15 @@ pub fn review(patch: &Patch, analysis: &Analysis, allow_test_edits: bool) -> Res
                     .to_string(),
             ));
         }
-        let fewer = |words: &[&str]| -> bool {
+        let fewer = |words: &[&str], count: fn(&str, &str) -> usize| -> bool {
             let total = |text: &str| words.iter().map(|w| count(text, w)).sum::<usize>();
             total(&change.after) < total(before)
         };
-        if fewer(TEST_DEFINITIONS) {
+        // `def test` starts `def test_total`: a prefix of the name, not the whole of it.
+        if fewer(TEST_DEFINITIONS, |text, word| count_names(text, word, false)) {
             return Err(refuse(change, "it deletes a test".to_string()));
         }
-        if fewer(ASSERTIONS) {
+        if fewer(ASSERTIONS, count) {
             return Err(refuse(change, "it removes assertions from a test".to_string()));
         }
     }
@@ -144,12 +152,21 @@ fn count(text: &str, word: &str) -> usize {
     text.matches(word).count()
 }
 
-/// Occurrences of a marker; one that starts with a letter counts only at the start
-/// of a name, so `xit(` is not found in `sys.exit(`, nor `it.skip(` in `unit.skip(`.
+/// Occurrences of a marker as a whole name: one that starts with a letter must
+/// start a name (`xit(` is not in `sys.exit(`), one that ends with a letter must
+/// end it (`@Ignore` is not `@IgnoredOnParcel`).
 fn count_marker(text: &str, word: &str) -> usize {
+    count_names(text, word, true)
+}
+
+/// Occurrences of `word` where it starts a name; with `whole`, also where it ends one.
+fn count_names(text: &str, word: &str, whole: bool) -> usize {
+    let name_char = |c: char| c.is_alphanumeric() || c == '_';
     let starts_name = word.starts_with(|c: char| c.is_ascii_alphabetic());
+    let ends_name = whole && word.ends_with(name_char);
     text.match_indices(word)
-        .filter(|(at, _)| !starts_name || !text[..*at].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '.'))
+        .filter(|(at, _)| !starts_name || !text[..*at].ends_with(|c: char| name_char(c) || c == '.'))
+        .filter(|(at, _)| !ends_name || !text[at + word.len()..].starts_with(name_char))
         .count()
 }
 
@@ -205,6 +222,12 @@ FAILED tests/test_cart.py::test_total - assert 4 == 3
         assert_eq!(review(&exits, &assertion_failure(), false), Ok(()));
         let yaml_only = patch("src/jobs.py", "x = 1\n", "allow_failure = True\n");
         assert_eq!(review(&yaml_only, &assertion_failure(), false), Ok(()));
+        let iterator = patch("src/lines.rs", "let a = it.next();\n", "let a = it.skip(1).next();\n");
+        assert_eq!(review(&iterator, &assertion_failure(), false), Ok(()));
+        let parcel = patch("src/test/java/a/UserTest.java", "class U {}\n", "class U { @IgnoredOnParcel int x; }\n");
+        assert!(count_marker(&parcel.files[0].after, "@Ignore") == 0);
+        let inline = patch("src/lib.rs", "#[test]\nfn adds() {}\n", "#[test]\n#[ignore]\nfn adds() {}\n");
+        assert!(review(&inline, &assertion_failure(), false).is_err());
         // A marker that was already there and stays is not new.
         let kept = "@pytest.mark.skip\ndef test_a(): pass\n";
         assert_eq!(review(&patch("src/x.py", kept, &format!("{kept}# note\n")), &assertion_failure(), false), Ok(()));

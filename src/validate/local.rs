@@ -88,7 +88,7 @@ impl LocalValidator {
 
     /// Parses the changed files; `Some(run)` when one does not parse.
     async fn syntax_check(&self, patch: &Patch) -> Result<Option<TestRun>, ValidateError> {
-        for check in super::syntax::checks(patch) {
+        for check in super::syntax::checks(patch, self.copy.path()) {
             let run = match self.execute(&check.command).await {
                 Ok(run) => run,
                 Err(ValidateError::Spawn { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {

@@ -21,8 +21,9 @@ pub struct SyntaxCheck {
 const PYTHON_PARSE: &str =
     "import ast, sys\nfor f in sys.argv[1:]:\n    ast.parse(open(f, encoding='utf-8').read(), f)\n";
 
-/// The checks for the files a patch changes (paths relative to the copy's root).
-pub fn checks(patch: &Patch) -> Vec<SyntaxCheck> {
+/// The checks for the files a patch changes (paths relative to the copy's root,
+/// whose `Cargo.toml` gives the Rust edition).
+pub fn checks(patch: &Patch, root: &std::path::Path) -> Vec<SyntaxCheck> {
     let with_ext = |exts: &[&str]| -> Vec<String> {
         patch.files.iter().filter(|f| exts.iter().any(|e| f.path.ends_with(e))).map(|f| f.path.clone()).collect()
     };
@@ -49,10 +50,22 @@ pub fn checks(patch: &Patch) -> Vec<SyntaxCheck> {
     if !rust.is_empty() {
         out.push(SyntaxCheck {
             label: "rust syntax check",
-            command: argv(&["rustfmt", "--edition", "2024", "--emit", "stdout", "--quiet"], &rust),
+            command: argv(&["rustfmt", "--edition", &rust_edition(root), "--emit", "stdout", "--quiet"], &rust),
         });
     }
     out
+}
+
+/// The `edition` of the crate at `root` (2015 when `Cargo.toml` names none, as Cargo does).
+fn rust_edition(root: &std::path::Path) -> String {
+    let Ok(manifest) = std::fs::read_to_string(root.join("Cargo.toml")) else { return "2021".into() };
+    manifest
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("edition"))
+        .filter_map(|rest| rest.trim_start().strip_prefix('='))
+        .map(|v| v.trim().trim_matches('"').to_string())
+        .find(|v| ["2015", "2018", "2021", "2024"].contains(&v.as_str()))
+        .unwrap_or_else(|| "2015".into())
 }
 
 #[cfg(test)]
@@ -64,7 +77,7 @@ mod tests {
     fn one_check_per_language_touched() {
         let change = |path: &str| FileChange { path: path.into(), before: None, after: String::new() };
         let patch = Patch { files: ["a.py", "b.py", "c.go", "d.js", "e.mjs", "f.rs", "g.java"].map(change).to_vec() };
-        let labels: Vec<&str> = checks(&patch).iter().map(|c| c.label).collect();
+        let labels: Vec<&str> = checks(&patch, std::path::Path::new("/nonexistent")).iter().map(|c| c.label).collect();
         assert_eq!(
             labels,
             [
@@ -75,8 +88,15 @@ mod tests {
                 "rust syntax check"
             ]
         );
-        let TestCommand::Argv(python) = &checks(&patch)[0].command else { panic!("argv") };
+        let TestCommand::Argv(python) = &checks(&patch, std::path::Path::new("/nonexistent"))[0].command else {
+            panic!("argv")
+        };
         assert_eq!(&python[3..], ["a.py", "b.py"]);
-        assert!(checks(&Patch { files: vec![change("README.md")] }).is_empty());
+        assert!(checks(&Patch { files: vec![change("README.md")] }, std::path::Path::new("/")).is_empty());
+        let ws = tempfile::tempdir().unwrap();
+        std::fs::write(ws.path().join("Cargo.toml"), "[package]\nname = \"x\"\nedition = \"2018\"\n").unwrap();
+        assert_eq!(rust_edition(ws.path()), "2018");
+        std::fs::write(ws.path().join("Cargo.toml"), "[package]\nname = \"x\"\n").unwrap();
+        assert_eq!(rust_edition(ws.path()), "2015");
     }
 }

@@ -34,6 +34,7 @@ struct Api {
     blob_url: String,
     conclusion: String,
     head_sha: String,
+    head_repo: String,
 }
 
 type Shared = Arc<Mutex<Api>>;
@@ -78,13 +79,16 @@ async fn get_run(State(s): State<Shared>, UrlPath(id): UrlPath<u64>, uri: Uri, h
     if let Some(r) = early(&s, uri.path()) {
         return r;
     }
-    let (conclusion, sha) = {
+    let (conclusion, sha, head_repo) = {
         let api = s.lock().unwrap();
-        (api.conclusion.clone(), api.head_sha.clone())
+        (api.conclusion.clone(), api.head_sha.clone(), api.head_repo.clone())
     };
     let mut run = run_json(id, "CI", "main", &conclusion);
     if !sha.is_empty() {
         run["head_sha"] = json!(sha);
+    }
+    if !head_repo.is_empty() {
+        run["head_repository"] = json!({"full_name": head_repo});
     }
     axum::Json(run).into_response()
 }
