@@ -188,6 +188,7 @@ fn input_alias(input: &str) -> Option<&'static str> {
         "GITHUB_TOKEN" => "GITHUB_TOKEN",
         "ALLOW_TEST_EDITS" => "ALLOW_TEST_EDITS",
         "FLAKY_RERUNS" => "FLAKY_RERUNS",
+        "CREATE_PR" => "GIT_CREATE_PR",
         _ => return None,
     })
 }
@@ -304,6 +305,10 @@ pub struct Settings {
     pub git_author: (String, String),
     /// `GIT_SIGN_OFF`: add a `Signed-off-by` trailer.
     pub git_sign_off: bool,
+    /// `GIT_CREATE_PR`: open (or update) a pull request for a pushed fix.
+    pub git_create_pr: bool,
+    /// `MAX_OPEN_PRS`: self-heal pull requests open at once.
+    pub max_open_prs: usize,
     /// `LOGS_DIR`: where run logs are cached (`<dir>/extracted/<run_id>/`), relative to the workspace unless absolute.
     pub logs_dir: PathBuf,
 }
@@ -376,6 +381,8 @@ impl Settings {
                     .to_string(),
             ),
             git_sign_off: raw.bool("GIT_SIGN_OFF", false)?,
+            git_create_pr: raw.bool("GIT_CREATE_PR", false)?,
+            max_open_prs: usize::try_from(raw.number("MAX_OPEN_PRS", 5, 1)?.min(100)).unwrap_or(5),
         })
     }
 
@@ -425,6 +432,8 @@ pub const SETTING_NAMES: &[&str] = &[
     "GIT_AUTHOR_NAME",
     "GIT_AUTHOR_EMAIL",
     "GIT_SIGN_OFF",
+    "GIT_CREATE_PR",
+    "MAX_OPEN_PRS",
 ];
 
 #[cfg(test)]

@@ -234,7 +234,8 @@ async fn run_ci(args: RunArgs, json: bool, cwd: &Path) -> ExitCode {
         Err(e) => return usage_error(&settings_mask(&settings, &e.to_string())),
     };
     let api = client.as_ref().map(|c| c as &dyn self_heal::github::GitHubApi);
-    match action::run(&opts, &settings, api).await {
+    let pulls = client.as_ref().map(|c| c as &dyn self_heal::github::PullApi);
+    match action::run(&opts, &settings, api, pulls).await {
         Ok(output) => {
             if json {
                 match serde_json::to_string(&output) {
@@ -298,6 +299,13 @@ fn describe_run(output: &action::RunOutput) -> String {
             }
             if let Some(p) = &r.published {
                 text.push_str(&format!("published: commit {} on branch {}\n", p.commit, p.branch));
+            }
+            if let Some(pr) = &r.pull_request {
+                text.push_str(&format!(
+                    "pull request: {} {}\n",
+                    pr.action,
+                    pr.url.as_deref().or(pr.reason.as_deref()).unwrap_or("")
+                ));
             }
             text
         }

@@ -8,8 +8,9 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::config::Settings;
-use crate::github::{Client, GitHubApi, GitHubError, Limits, Repo, WorkflowRun};
+use crate::github::{Client, GitHubApi, GitHubError, Limits, PullApi, Repo, WorkflowRun};
 use crate::pipeline::ci::{CiError, CiRequest, CiResult, analyse_run};
+use crate::publish::pull::{Plan, PullOutcome, open_or_update};
 use event::{Filters, Trigger};
 
 /// What `self-heal run` was given on its command line.
@@ -105,7 +106,12 @@ pub fn client(opts: &RunOptions, settings: &Settings) -> Result<Option<Client>, 
 }
 
 /// `self-heal run`: lists failed runs, or reads and analyses the run asked for.
-pub async fn run(opts: &RunOptions, settings: &Settings, api: Option<&dyn GitHubApi>) -> Result<RunOutput, RunError> {
+pub async fn run(
+    opts: &RunOptions,
+    settings: &Settings,
+    api: Option<&dyn GitHubApi>,
+    pulls: Option<&dyn PullApi>,
+) -> Result<RunOutput, RunError> {
     let Some(trigger) = trigger(opts, settings)? else {
         if settings.offline {
             return Err(CiError::OfflineNeedsRunId.into());
@@ -134,8 +140,79 @@ pub async fn run(opts: &RunOptions, settings: &Settings, api: Option<&dyn GitHub
         && let Some(command) = opts.test_command.clone()
     {
         repair(&mut result, opts, settings, command).await?;
+        if settings.git_create_pr
+            && result.published.as_ref().is_some_and(|p| p.pushed)
+            && let Some(pulls) = pulls
+        {
+            result.pull_request = Some(pull_request(&result, settings, pulls).await?);
+        }
     }
+    record(&result, opts, settings);
+    write_outputs(&result);
     Ok(RunOutput::Run(Box::new(result)))
+}
+
+/// The step's outputs (`GITHUB_OUTPUT`): `status`, `run_id`, `repaired`, `branch`, `pull_request_url`.
+fn write_outputs(result: &CiResult) {
+    let Some(path) = std::env::var_os("GITHUB_OUTPUT") else { return };
+    let status = match &result.repair {
+        Some(fix) => fix.status.as_str(),
+        None => result.status,
+    };
+    let mut lines = vec![
+        format!("status={status}"),
+        format!("repaired={}", status == "repaired"),
+        format!("run_id={}", result.run_id.map(|r| r.to_string()).unwrap_or_default()),
+        format!("branch={}", result.published.as_ref().map(|p| p.branch.as_str()).unwrap_or("")),
+        format!("pull_request_url={}", result.pull_request.as_ref().and_then(|p| p.url.as_deref()).unwrap_or("")),
+    ];
+    // One value per line: a value with a newline could forge another output.
+    lines.retain(|l| !l.contains('\n') && !l.contains('\r'));
+    let text = lines.join("\n") + "\n";
+    let written = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()));
+    if let Err(e) = written {
+        tracing::warn!("could not write the step outputs to GITHUB_OUTPUT: {e}");
+    }
+}
+
+/// Opens or updates the pull request for the published fix.
+async fn pull_request(result: &CiResult, settings: &Settings, pulls: &dyn PullApi) -> Result<PullOutcome, RunError> {
+    let (Some(fix), Some(published)) = (&result.repair, &result.published) else {
+        return Ok(PullOutcome {
+            action: "skipped",
+            number: None,
+            url: None,
+            reason: Some("nothing was published".into()),
+        });
+    };
+    let signature = fix.failures.first().map(crate::pipeline::failure_signature).unwrap_or_default();
+    let base = result.run.as_ref().and_then(|r| r.head_branch.clone());
+    let plan = Plan {
+        branch: &published.branch,
+        prefix: &settings.branch_prefix,
+        base: base.as_deref(),
+        run: result.run.as_ref(),
+        failed_jobs: &result.failed_jobs,
+        fix,
+        signature: &signature,
+        commit: &published.commit,
+        max_open: settings.max_open_prs,
+    };
+    Ok(open_or_update(pulls, &plan).await?)
+}
+
+/// Writes what the run decided to the results folder (`run_ci_<run_id>.json`); a failure is logged.
+fn record(result: &CiResult, opts: &RunOptions, settings: &Settings) {
+    let Some(run_id) = result.run_id else { return };
+    let masker = crate::secrets::Masker::new(settings.secret_values());
+    let dir = crate::pipeline::results_dir(&opts.workspace, &settings.results_dir);
+    if let Err(e) = crate::report::Results::new(dir, masker).write_run(&format!("ci_{run_id}"), result) {
+        tracing::warn!("{e}");
+    }
 }
 
 /// Repairs the failing commit with the local pipeline, then publishes a validated fix.

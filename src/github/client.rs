@@ -45,10 +45,10 @@ pub struct Client {
 }
 
 /// One answer: status, headers and body.
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
+pub(super) struct Answer {
+    pub(super) status: StatusCode,
+    pub(super) headers: HeaderMap,
+    pub(super) body: String,
 }
 
 impl Client {
@@ -80,31 +80,42 @@ impl Client {
         Ok(Self { octo, plain, repo, limits, base: api_url.trim_end_matches('/').to_string() })
     }
 
-    fn repo_path(&self) -> String {
+    pub(super) fn repo_path(&self) -> String {
         format!("/repos/{}/{}", self.repo.owner, self.repo.name)
     }
 
     /// A GET through octocrab with the retry policy; non-success answers other
     /// than redirects become errors.
     async fn get(&self, what: &str, route: &str, permission: &str) -> Result<Answer, GitHubError> {
+        self.call(http::Method::GET, what, route, None, permission).await
+    }
+
+    /// One call with the retry policy. A rate-limited write was not carried out,
+    /// so asking again is safe.
+    pub(super) async fn call(
+        &self,
+        method: http::Method,
+        what: &str,
+        route: &str,
+        body: Option<&serde_json::Value>,
+        permission: &str,
+    ) -> Result<Answer, GitHubError> {
+        let transport = |e: octocrab::Error| GitHubError::Transport { what: what.into(), message: e.to_string() };
         let mut retries = 0;
         loop {
-            let response = self
-                .octo
-                ._get(route)
-                .await
-                .map_err(|e| GitHubError::Transport { what: what.into(), message: e.to_string() })?;
+            let response = match method {
+                http::Method::POST => self.octo._post(route, body).await,
+                http::Method::PATCH => self.octo._patch(route, body).await,
+                _ => self.octo._get(route).await,
+            }
+            .map_err(transport)?;
             let status = response.status();
             let headers = response.headers().clone();
             if status.is_redirection() {
                 return Ok(Answer { status, headers, body: String::new() });
             }
-            let body = self
-                .octo
-                .body_to_string(response)
-                .await
-                .map_err(|e| GitHubError::Transport { what: what.into(), message: e.to_string() })?;
-            if status.is_success() || status.is_redirection() {
+            let body = self.octo.body_to_string(response).await.map_err(transport)?;
+            if status.is_success() {
                 return Ok(Answer { status, headers, body });
             }
             match verdict(status.as_u16(), &headers, &body, unix_now()) {
@@ -121,7 +132,7 @@ impl Client {
         }
     }
 
-    async fn get_json<T: DeserializeOwned>(
+    pub(super) async fn get_json<T: DeserializeOwned>(
         &self,
         what: &str,
         route: &str,
@@ -141,20 +152,22 @@ impl Client {
     }
 
     /// Follows `Link: <...>; rel="next"` across pages, collecting `key`'s items, up to `limit`.
-    async fn paged<T: DeserializeOwned>(
+    pub(super) async fn paged<T: DeserializeOwned>(
         &self,
         what: &str,
         first: String,
         key: &str,
         limit: usize,
+        permission: &str,
     ) -> Result<Vec<T>, GitHubError> {
         let mut out: Vec<T> = Vec::new();
         let mut route = Some(first);
         let mut pages = 0;
         while let Some(r) = route.take() {
             pages += 1;
-            let (page, headers): (serde_json::Value, HeaderMap) = self.get_json(what, &r, "actions: read").await?;
-            let items = page.get(key).cloned().unwrap_or_default();
+            let (page, headers): (serde_json::Value, HeaderMap) = self.get_json(what, &r, permission).await?;
+            // Some lists are the page itself (pulls), others a field of it (`jobs`).
+            let items = if key.is_empty() { page } else { page.get(key).cloned().unwrap_or_default() };
             let items: Vec<T> = serde_json::from_value(items)
                 .map_err(|e| GitHubError::Decode { what: what.into(), message: e.to_string() })?;
             let empty = items.is_empty();
@@ -238,7 +251,7 @@ impl GitHubApi for Client {
         Box::pin(async move {
             let what = format!("list the jobs of run {run_id}");
             let first = format!("{}/actions/runs/{run_id}/jobs?per_page=100", self.repo_path());
-            self.paged(&what, first, "jobs", 10_000).await
+            self.paged(&what, first, "jobs", 10_000, "actions: read").await
         })
     }
 
@@ -265,7 +278,7 @@ impl GitHubApi for Client {
             // The workflow is matched by name here: the endpoint filters by file or id, not by name.
             let wanted = |r: &WorkflowRun| workflow.is_none_or(|w| r.name.as_deref() == Some(w));
             let scan = if workflow.is_some() { 500 } else { limit };
-            let runs: Vec<WorkflowRun> = self.paged(&what, first, "workflow_runs", scan).await?;
+            let runs: Vec<WorkflowRun> = self.paged(&what, first, "workflow_runs", scan, "actions: read").await?;
             Ok(runs.into_iter().filter(|r| wanted(r)).take(limit).collect())
         })
     }

@@ -120,10 +120,22 @@ pub(super) fn verdict(status: u16, headers: &HeaderMap, body: &str, now: u64) ->
 /// The error for a final failed answer.
 pub(super) fn failure(what: &str, status: u16, headers: &HeaderMap, body: &str, permission: &str) -> GitHubError {
     let what = what.to_string();
-    let message = serde_json::from_str::<serde_json::Value>(body)
-        .ok()
+    // GitHub's message, and for a 422 the details under `errors` ("A pull request already exists ...").
+    let parsed = serde_json::from_str::<serde_json::Value>(body).ok();
+    let mut message = parsed
+        .as_ref()
         .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_string))
         .unwrap_or_else(|| body.chars().take(200).collect());
+    let details: Vec<String> = parsed
+        .as_ref()
+        .and_then(|v| v.get("errors").and_then(|e| e.as_array()).cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|e| e.get("message").and_then(|m| m.as_str()).map(str::to_string))
+        .collect();
+    if !details.is_empty() {
+        message = format!("{message}: {}", details.join("; "));
+    }
     match status {
         401 => GitHubError::Unauthorized { what },
         404 => GitHubError::NotFound { what },
@@ -181,5 +193,10 @@ mod tests {
         assert!(e.to_string().contains("`actions: read`"), "{e}");
         assert!(matches!(failure("x", 404, &HeaderMap::new(), "", ""), GitHubError::NotFound { .. }));
         assert!(matches!(failure("x", 410, &HeaderMap::new(), "", ""), GitHubError::Gone { .. }));
+        let exists = r#"{"message": "Validation Failed", "errors": [{"resource": "PullRequest", "code": "custom", "message": "A pull request already exists for octo:self-heal/1."}]}"#;
+        assert_eq!(
+            failure("open a pull request", 422, &HeaderMap::new(), exists, "").to_string(),
+            "could not open a pull request: GitHub answered 422: Validation Failed: A pull request already exists for octo:self-heal/1."
+        );
     }
 }

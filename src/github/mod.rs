@@ -13,11 +13,13 @@
 
 mod client;
 mod errors;
+mod pulls;
 
 use serde::{Deserialize, Serialize};
 
 pub use client::{Client, Limits};
 pub use errors::GitHubError;
+pub use pulls::{NewPull, PullApi, PullEnd, PullRequest};
 
 use crate::repair::model::BoxFuture;
 

@@ -69,6 +69,9 @@ pub struct CiResult {
     /// The fix's commit on its branch, when published.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub published: Option<crate::publish::git::Published>,
+    /// The pull request, when one was opened or updated (or why not).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pull_request: Option<crate::publish::pull::PullOutcome>,
 }
 
 /// A run that could not be read.
@@ -118,6 +121,7 @@ pub async fn analyse_run(req: &CiRequest, api: Option<&dyn GitHubApi>) -> Result
         head_sha: None,
         repair: None,
         published: None,
+        pull_request: None,
     };
     let run_id = match &req.trigger {
         Trigger::Skip(why) => return Ok(skip(result, why.clone())),

@@ -1,3 +1,4 @@
-//! Publishing a validated fix: git (branch, commit, push).
+//! Publishing a validated fix: git (branch, commit, push) and the pull request.
 
 pub mod git;
+pub mod pull;

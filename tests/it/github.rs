@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::support::self_heal;
 
-const TOKEN: &str = "ghs_StandInToken0123456789";
+pub const TOKEN: &str = "ghs_StandInToken0123456789";
 const RUN: u64 = 4242;
 
 /// A request the stand-ins saw: path and query, and its Authorization header.
@@ -27,17 +27,23 @@ struct Seen {
 }
 
 #[derive(Default)]
-struct Api {
+pub struct Api {
     /// Status codes to answer before the real answer, per path (rate limits, refusals).
     before: Vec<(String, VecDeque<Response>)>,
     seen: Vec<Seen>,
     blob_url: String,
     conclusion: String,
-    head_sha: String,
+    pub head_sha: String,
     head_repo: String,
+    /// Open pull requests, as GitHub lists them.
+    pub pulls: Vec<Value>,
+    /// The next list of pulls comes back empty (a list that lags behind a create).
+    pub lagging_list: bool,
+    /// Bodies of the writes received: (method and path, body).
+    pub writes: Vec<(String, Value)>,
 }
 
-type Shared = Arc<Mutex<Api>>;
+pub type Shared = Arc<Mutex<Api>>;
 
 fn record(shared: &Shared, uri: &Uri, headers: &HeaderMap) {
     let authorization = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
@@ -126,6 +132,58 @@ async fn logs(State(s): State<Shared>, uri: Uri, headers: HeaderMap) -> Response
     (StatusCode::FOUND, [("location", format!("{url}/runs/{RUN}/logs.zip?sig=SIGNED-SECRET&se=2026"))]).into_response()
 }
 
+async fn list_pulls(State(s): State<Shared>, uri: Uri, headers: HeaderMap) -> Response {
+    record(&s, &uri, &headers);
+    let mut api = s.lock().unwrap();
+    if std::mem::take(&mut api.lagging_list) {
+        return axum::Json(json!([])).into_response();
+    }
+    axum::Json(Value::Array(api.pulls.clone())).into_response()
+}
+
+async fn create_pull(State(s): State<Shared>, uri: Uri, headers: HeaderMap, body: axum::Json<Value>) -> Response {
+    record(&s, &uri, &headers);
+    let mut api = s.lock().unwrap();
+    api.writes.push((format!("POST {}", uri.path()), body.0.clone()));
+    let head = body["head"].as_str().unwrap_or_default().to_string();
+    if api.pulls.iter().any(|p| p["head"]["ref"] == head.as_str()) {
+        let message = format!("A pull request already exists for octo:{head}.");
+        let error = json!({"message": "Validation Failed", "errors": [{"resource": "PullRequest", "code": "custom", "message": message}],
+            "documentation_url": "https://docs.github.com/rest/pulls/pulls#create-a-pull-request"});
+        return (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(error)).into_response();
+    }
+    let number = 1347 + api.pulls.len() as u64;
+    let pr = json!({"number": number, "state": "open", "title": body["title"], "body": body["body"],
+        "html_url": format!("https://github.com/octo/app/pull/{number}"),
+        "head": {"ref": head, "label": format!("octo:{head}")}, "base": {"ref": body["base"], "label": "octo:main"}, "labels": []});
+    api.pulls.push(pr.clone());
+    (StatusCode::CREATED, axum::Json(pr)).into_response()
+}
+
+async fn update_pull(
+    State(s): State<Shared>,
+    UrlPath(n): UrlPath<u64>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: axum::Json<Value>,
+) -> Response {
+    record(&s, &uri, &headers);
+    let mut api = s.lock().unwrap();
+    api.writes.push((format!("PATCH {}", uri.path()), body.0.clone()));
+    let Some(pr) = api.pulls.iter_mut().find(|p| p["number"] == n) else {
+        return (StatusCode::NOT_FOUND, axum::Json(json!({"message": "Not Found"}))).into_response();
+    };
+    pr["title"] = body["title"].clone();
+    pr["body"] = body["body"].clone();
+    axum::Json(pr.clone()).into_response()
+}
+
+async fn issue_write(State(s): State<Shared>, uri: Uri, headers: HeaderMap, body: axum::Json<Value>) -> Response {
+    record(&s, &uri, &headers);
+    s.lock().unwrap().writes.push((format!("POST {}", uri.path()), body.0.clone()));
+    (StatusCode::CREATED, axum::Json(json!({"id": 1}))).into_response()
+}
+
 async fn unexpected(State(s): State<Shared>, uri: Uri, headers: HeaderMap) -> Response {
     record(&s, &uri, &headers);
     (StatusCode::IM_A_TEAPOT, axum::Json(json!({"message": format!("unexpected request to {uri}")}))).into_response()
@@ -170,14 +228,14 @@ async fn serve_blob(State(s): State<Shared>, uri: Uri, headers: HeaderMap) -> Re
 }
 
 /// The stand-in API (`/api/v3`, as on GitHub Enterprise Server) and blob store.
-struct GitHub {
+pub struct GitHub {
     api_url: String,
-    api: Shared,
+    pub api: Shared,
     blob: Shared,
 }
 
 impl GitHub {
-    async fn start(conclusion: &str, before: Vec<(&str, Vec<Response>)>) -> Self {
+    pub async fn start(conclusion: &str, before: Vec<(&str, Vec<Response>)>) -> Self {
         let blob: Shared = Arc::default();
         let blob_app = Router::new().fallback(serve_blob).with_state(Arc::clone(&blob));
         let blob_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -195,6 +253,10 @@ impl GitHub {
             .route("/api/v3/repos/octo/app/actions/runs/{id}", get(get_run))
             .route("/api/v3/repos/octo/app/actions/runs/{id}/jobs", get(jobs))
             .route("/api/v3/repos/octo/app/actions/runs/{id}/logs", get(logs))
+            .route("/api/v3/repos/octo/app/pulls", get(list_pulls).post(create_pull))
+            .route("/api/v3/repos/octo/app/pulls/{n}", axum::routing::patch(update_pull))
+            .route("/api/v3/repos/octo/app/issues/{n}/labels", axum::routing::post(issue_write))
+            .route("/api/v3/repos/octo/app/issues/{n}/comments", axum::routing::post(issue_write))
             .fallback(unexpected)
             .with_state(Arc::clone(&api));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -203,7 +265,7 @@ impl GitHub {
         Self { api_url, api, blob }
     }
 
-    fn env(&self) -> Vec<(&'static str, String)> {
+    pub fn env(&self) -> Vec<(&'static str, String)> {
         vec![
             ("GITHUB_API_URL", self.api_url.clone()),
             ("GITHUB_REPOSITORY", "octo/app".into()),
@@ -220,7 +282,7 @@ impl GitHub {
     }
 }
 
-fn refs<'a>(owned: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+pub fn refs<'a>(owned: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     owned.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
@@ -358,7 +420,7 @@ async fn events_decide_which_run_and_when_to_do_nothing() {
     assert!(gh.api_seen().iter().any(|s| s.uri.contains("status=failure")));
 }
 
-fn git(dir: &std::path::Path, args: &[&str]) -> String {
+pub fn git(dir: &std::path::Path, args: &[&str]) -> String {
     let out = std::process::Command::new("git")
         .args(args)
         .current_dir(dir)
@@ -372,19 +434,13 @@ fn git(dir: &std::path::Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// From a failed run to a validated fix pushed to a real bare `origin`: the run's
-/// logs from the stand-in API, the failing commit checked out (the clone is at a
-/// later commit), the rule tier's repair, one commit on `self-heal/<run_id>`.
-#[tokio::test(flavor = "multi_thread")]
-async fn a_failed_run_is_repaired_on_its_commit_and_pushed_to_its_branch() {
-    if !crate::support::pytest_or_skip("a_failed_run_is_repaired_on_its_commit_and_pushed_to_its_branch") {
-        return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    let origin = tmp.path().join("origin.git");
-    let ws = tmp.path().join("ws");
-    git(tmp.path(), &["init", "-q", "--bare", "-b", "main", origin.to_str().unwrap()]);
-    git(tmp.path(), &["clone", "-q", origin.to_str().unwrap(), ws.to_str().unwrap()]);
+/// A bare `origin` and a clone whose `main` has a failing commit (a misspelt
+/// builtin the rule tier repairs) and a later one on top. Returns (origin, clone, failing sha).
+pub fn failing_repo(root: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, String) {
+    let origin = root.join("origin.git");
+    let ws = root.join("ws");
+    git(root, &["init", "-q", "--bare", "-b", "main", origin.to_str().unwrap()]);
+    git(root, &["clone", "-q", origin.to_str().unwrap(), ws.to_str().unwrap()]);
     std::fs::create_dir_all(ws.join("tests")).unwrap();
     std::fs::write(ws.join("pytest.ini"), "[pytest]\n").unwrap();
     std::fs::write(ws.join(".gitignore"), "logs/\nresults/\n__pycache__/\n").unwrap();
@@ -402,6 +458,19 @@ async fn a_failed_run_is_repaired_on_its_commit_and_pushed_to_its_branch() {
     git(&ws, &["commit", "-qm", "notes"]);
     git(&ws, &["push", "-q", "origin", "main"]);
 
+    (origin, ws, failing)
+}
+
+/// From a failed run to a validated fix pushed to a real bare `origin`: the run's
+/// logs from the stand-in API, the failing commit checked out (the clone is at a
+/// later commit), the rule tier's repair, one commit on `self-heal/<run_id>`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_run_is_repaired_on_its_commit_and_pushed_to_its_branch() {
+    if !crate::support::pytest_or_skip("a_failed_run_is_repaired_on_its_commit_and_pushed_to_its_branch") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (origin, ws, failing) = failing_repo(tmp.path());
     let gh = GitHub::start("failure", vec![]).await;
     gh.api.lock().unwrap().head_sha = failing.clone();
     let mut env = gh.env();

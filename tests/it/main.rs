@@ -8,6 +8,7 @@ mod cli;
 mod corpus;
 mod fix;
 mod github;
+mod pulls;
 mod rules;
 mod samples;
 mod support;
