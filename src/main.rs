@@ -213,6 +213,12 @@ async fn run_ci(args: RunArgs, json: bool, cwd: &Path) -> ExitCode {
         Ok(raw) => raw,
         Err(e) => return usage_error(&e.to_string()),
     };
+    // A dispatched run's inputs, then the command line, win over the environment.
+    let event_name = std::env::var("GITHUB_EVENT_NAME").ok();
+    let event_path = std::env::var_os("GITHUB_EVENT_PATH").map(PathBuf::from);
+    for (name, value) in action::dispatch_overrides(event_name.as_deref(), event_path.as_deref()) {
+        raw.set(&name, value);
+    }
     if args.offline {
         raw.set("OFFLINE_MODE", "true");
     }

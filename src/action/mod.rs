@@ -73,6 +73,14 @@ pub enum RunError {
     Setup(#[from] crate::pipeline::SetupError),
 }
 
+/// The settings a `workflow_dispatch` event's inputs carry (`dry_run`, `offline`,
+/// `git_enabled`, `create_pr`), read from the event file; nothing for other events.
+pub fn dispatch_overrides(event_name: Option<&str>, event_path: Option<&std::path::Path>) -> Vec<(String, String)> {
+    let (Some("workflow_dispatch"), Some(path)) = (event_name, event_path) else { return Vec::new() };
+    let Ok(text) = std::fs::read_to_string(path) else { return Vec::new() };
+    serde_json::from_str(&text).map(|payload| event::dispatch_settings(&payload)).unwrap_or_default()
+}
+
 /// The run to work on: `--run-id`, else the job's event, else none (list mode).
 pub fn trigger(opts: &RunOptions, settings: &Settings) -> Result<Option<Trigger>, RunError> {
     if let Some(run_id) = opts.run_id {

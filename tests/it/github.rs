@@ -412,6 +412,13 @@ async fn events_decide_which_run_and_when_to_do_nothing() {
     std::fs::write(&event, json!({"inputs": {"workflow": "CI"}}).to_string()).unwrap();
     let out = self_heal(&["run", "--json", "--workspace", &wsp], &with_event("workflow_dispatch"), ws.path()).await;
     assert_eq!(out.json()["run_id"], 9002, "{}", out.stderr);
+    // A dispatch's inputs are settings: `offline` reads the run cached above, with no API call.
+    std::fs::write(&event, json!({"inputs": {"run_id": "4242", "offline": "true"}}).to_string()).unwrap();
+    let before = gh.api_seen().len();
+    let out = self_heal(&["run", "--json", "--workspace", &wsp], &with_event("workflow_dispatch"), ws.path()).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.json()["analysis"]["failures"][0]["test"], "tests/test_cart.py::test_total");
+    assert_eq!(gh.api_seen().len(), before);
     // Outside Actions and with no run named: the recent failed runs of a workflow.
     let out = self_heal(&["run", "--json", "--workflow", "Docs", "--workspace", &wsp], &refs(&env), ws.path()).await;
     let ids: Vec<u64> =
