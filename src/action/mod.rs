@@ -147,7 +147,7 @@ pub async fn run(
     if result.status == "analysed"
         && let Some(command) = opts.test_command.clone()
     {
-        repair(&mut result, opts, settings, command).await?;
+        repair(&mut result, opts, settings, command, api).await?;
         if settings.git_create_pr
             && result.published.as_ref().is_some_and(|p| p.pushed)
             && let Some(pulls) = pulls
@@ -229,6 +229,7 @@ async fn repair(
     opts: &RunOptions,
     settings: &Settings,
     command: crate::validate::TestCommand,
+    api: Option<&dyn GitHubApi>,
 ) -> Result<(), RunError> {
     use crate::publish::git;
     let repo = git::open(&opts.workspace).ok();
@@ -246,6 +247,12 @@ async fn repair(
         && let (Some(repo), Some(run_id)) = (&repo, result.run_id)
     {
         let branch = format!("{}{run_id}", settings.branch_prefix);
+        // A branch rule may cover self-heal's branches too: never push to a protected branch.
+        if let Some(api) = api
+            && api.branch_protected(&branch).await?
+        {
+            return Err(RunError::Git(git::GitError::Protected { branch, why: "it is protected on GitHub".into() }));
+        }
         let message = commit_message(result, &fix);
         let identity = git::Identity { name: settings.git_author.0.clone(), email: settings.git_author.1.clone() };
         let publication = git::Publication {

@@ -262,6 +262,25 @@ impl GitHubApi for Client {
         })
     }
 
+    fn download_job_log<'a>(&'a self, job_id: u64, to: &'a Path) -> BoxFuture<'a, Result<u64, GitHubError>> {
+        Box::pin(async move {
+            let what = format!("download the log of job {job_id}");
+            self.download(&what, &format!("{}/actions/jobs/{job_id}/logs", self.repo_path()), to).await
+        })
+    }
+
+    fn branch_protected<'a>(&'a self, branch: &'a str) -> BoxFuture<'a, Result<bool, GitHubError>> {
+        Box::pin(async move {
+            let what = format!("read whether branch {branch} is protected");
+            let route = format!("{}/branches/{}", self.repo_path(), encode(branch));
+            match self.get_json::<serde_json::Value>(&what, &route, "contents: read").await {
+                Ok((b, _)) => Ok(b.get("protected").and_then(serde_json::Value::as_bool).unwrap_or(false)),
+                Err(GitHubError::NotFound { .. }) => Ok(false),
+                Err(e) => Err(e),
+            }
+        })
+    }
+
     fn failed_runs<'a>(
         &'a self,
         workflow: Option<&'a str>,

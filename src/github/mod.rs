@@ -144,6 +144,10 @@ pub trait GitHubApi: Send + Sync {
     /// Downloads the run's log archive (ZIP) to `to`; returns its size in bytes.
     fn download_run_logs<'a>(&'a self, run_id: u64, to: &'a std::path::Path)
     -> BoxFuture<'a, Result<u64, GitHubError>>;
+    /// Downloads one job's plain-text log to `to`; returns its size in bytes.
+    fn download_job_log<'a>(&'a self, job_id: u64, to: &'a std::path::Path) -> BoxFuture<'a, Result<u64, GitHubError>>;
+    /// Whether `branch` exists and is protected (a missing branch is not).
+    fn branch_protected<'a>(&'a self, branch: &'a str) -> BoxFuture<'a, Result<bool, GitHubError>>;
     /// Recent failed runs, newest first, of the workflow named `workflow` and on `branch` when given.
     fn failed_runs<'a>(
         &'a self,

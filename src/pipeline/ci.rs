@@ -178,7 +178,21 @@ pub async fn analyse_run(req: &CiRequest, api: Option<&dyn GitHubApi>) -> Result
             .collect();
         result.head_sha = Some(run.head_sha.clone());
         result.run = Some(run);
-        fetch_logs(api, run_id, &logs_root, &extracted).await?;
+        if let Err(e) = fetch_logs(api, run_id, &logs_root, &extracted).await {
+            // The run's archive can be refused or too large while its failed jobs' logs are not.
+            // Not when the token is refused: the jobs' logs need the same permission.
+            let refused = matches!(
+                e,
+                CiError::GitHub(
+                    GitHubError::Unauthorized { .. } | GitHubError::Forbidden { .. } | GitHubError::RateLimited { .. }
+                )
+            );
+            if result.failed_jobs.is_empty() || refused {
+                return Err(e);
+            }
+            tracing::warn!("{e}; reading the failed jobs' logs one by one instead");
+            fetch_job_logs(api, run_id, &result.failed_jobs, &extracted).await?;
+        }
     }
     let analysis = analyze_path(&extracted, &PathMapper::default(), req.language.as_deref())
         .map_err(|e| CiError::Logs { run_id, message: e.to_string() })?;
@@ -202,6 +216,25 @@ async fn fetch_logs(api: &dyn GitHubApi, run_id: u64, root: &Path, extracted: &P
     let mut archive =
         Archive::open(&zip, Limits::default()).map_err(|e| CiError::Logs { run_id, message: e.to_string() })?;
     archive.extract(extracted).map_err(|e| CiError::Logs { run_id, message: e.to_string() })?;
+    Ok(())
+}
+
+/// Downloads each failed job's log into `extracted` as `<job name>.txt`.
+async fn fetch_job_logs(api: &dyn GitHubApi, run_id: u64, jobs: &[Job], extracted: &Path) -> Result<(), CiError> {
+    let io = |e: std::io::Error| CiError::Logs { run_id, message: e.to_string() };
+    if extracted.exists() {
+        std::fs::remove_dir_all(extracted).map_err(io)?;
+    }
+    std::fs::create_dir_all(extracted).map_err(io)?;
+    for job in jobs {
+        // The job's name is untrusted: only safe characters reach the file name.
+        let name: String =
+            job.name.chars().map(|c| if c.is_alphanumeric() || " -_.()".contains(c) { c } else { '_' }).collect();
+        let name = name.trim_start_matches('.');
+        let to = extracted.join(format!("{}_{}.txt", job.id, name));
+        let bytes = api.download_job_log(job.id, &to).await?;
+        info!(run_id, job = job.id, bytes, "downloaded a failed job's log");
+    }
     Ok(())
 }
 

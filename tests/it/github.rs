@@ -37,6 +37,8 @@ pub struct Api {
     head_repo: String,
     /// Open pull requests, as GitHub lists them.
     pub pulls: Vec<Value>,
+    /// Branches the stand-in reports as protected.
+    pub protected: Vec<String>,
     /// The next list of pulls comes back empty (a list that lags behind a create).
     pub lagging_list: bool,
     /// Bodies of the writes received: (method and path, body).
@@ -129,7 +131,8 @@ async fn logs(State(s): State<Shared>, uri: Uri, headers: HeaderMap) -> Response
         return r;
     }
     let url = s.lock().unwrap().blob_url.clone();
-    (StatusCode::FOUND, [("location", format!("{url}/runs/{RUN}/logs.zip?sig=SIGNED-SECRET&se=2026"))]).into_response()
+    let file = if uri.path().contains("/jobs/") { "job.txt" } else { "logs.zip" };
+    (StatusCode::FOUND, [("location", format!("{url}/runs/{RUN}/{file}?sig=SIGNED-SECRET&se=2026"))]).into_response()
 }
 
 async fn list_pulls(State(s): State<Shared>, uri: Uri, headers: HeaderMap) -> Response {
@@ -184,14 +187,25 @@ async fn issue_write(State(s): State<Shared>, uri: Uri, headers: HeaderMap, body
     (StatusCode::CREATED, axum::Json(json!({"id": 1}))).into_response()
 }
 
+async fn branch(State(s): State<Shared>, UrlPath(name): UrlPath<String>, uri: Uri, headers: HeaderMap) -> Response {
+    record(&s, &uri, &headers);
+    if s.lock().unwrap().protected.contains(&name) {
+        return axum::Json(json!({"name": name, "protected": true})).into_response();
+    }
+    (StatusCode::NOT_FOUND, axum::Json(json!({"message": "Branch not found"}))).into_response()
+}
+
 async fn unexpected(State(s): State<Shared>, uri: Uri, headers: HeaderMap) -> Response {
     record(&s, &uri, &headers);
     (StatusCode::IM_A_TEAPOT, axum::Json(json!({"message": format!("unexpected request to {uri}")}))).into_response()
 }
 
-/// The run's log archive as GitHub builds it: a folder per job with step files, and whole-job files.
-fn archive() -> Vec<u8> {
-    let pytest = "\
+/// A failed job's log, as the runner prints it.
+fn archive_entry() -> Vec<u8> {
+    PYTEST_LOG.as_bytes().to_vec()
+}
+
+const PYTEST_LOG: &str = "\
 2026-11-20T09:04:01.1234567Z ##[group]Run python -m pytest -q
 2026-11-20T09:04:02.1234567Z ============================= test session starts ==============================
 2026-11-20T09:04:03.1234567Z =================================== FAILURES ===================================
@@ -207,6 +221,10 @@ fn archive() -> Vec<u8> {
 2026-11-20T09:04:03.1234567Z ========================= 1 failed, 4 passed in 0.12s ==========================
 2026-11-20T09:04:04.1234567Z ##[error]Process completed with exit code 1.
 ";
+
+/// The run's log archive as GitHub builds it: a folder per job with step files, and whole-job files.
+fn archive() -> Vec<u8> {
+    let pytest = PYTEST_LOG;
     let mut buf = std::io::Cursor::new(Vec::new());
     {
         let mut zip = zip::ZipWriter::new(&mut buf);
@@ -224,6 +242,10 @@ fn archive() -> Vec<u8> {
 
 async fn serve_blob(State(s): State<Shared>, uri: Uri, headers: HeaderMap) -> Response {
     record(&s, &uri, &headers);
+    if uri.path().ends_with("/job.txt") {
+        let log = String::from_utf8_lossy(&archive_entry()).into_owned();
+        return ([("content-type", "text/plain")], log).into_response();
+    }
     ([("content-type", "application/zip")], archive()).into_response()
 }
 
@@ -253,6 +275,8 @@ impl GitHub {
             .route("/api/v3/repos/octo/app/actions/runs/{id}", get(get_run))
             .route("/api/v3/repos/octo/app/actions/runs/{id}/jobs", get(jobs))
             .route("/api/v3/repos/octo/app/actions/runs/{id}/logs", get(logs))
+            .route("/api/v3/repos/octo/app/actions/jobs/{id}/logs", get(logs))
+            .route("/api/v3/repos/octo/app/branches/{*name}", get(branch))
             .route("/api/v3/repos/octo/app/pulls", get(list_pulls).post(create_pull))
             .route("/api/v3/repos/octo/app/pulls/{n}", axum::routing::patch(update_pull))
             .route("/api/v3/repos/octo/app/issues/{n}/labels", axum::routing::post(issue_write))
@@ -374,6 +398,15 @@ async fn refusals_are_not_retried_and_name_the_missing_permission() {
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("not found (404)"), "{}", out.stderr);
     assert_eq!(gh.api_seen().len(), 1, "a 404 is not retried");
+
+    // Run logs gone (410): the failed jobs' logs are read one by one instead.
+    let gone = (StatusCode::GONE, "{\"message\": \"Gone\"}").into_response();
+    let gh = GitHub::start("failure", vec![(logs.as_str(), vec![gone])]).await;
+    let out = self_heal(&["run", "--json", "--run-id", "4242", "--workspace", &wsp], &refs(&gh.env()), ws.path()).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.json()["analysis"]["failures"][0]["test"], "tests/test_cart.py::test_total", "{}", out.stdout);
+    assert!(gh.api_seen().iter().any(|s| s.uri.ends_with("/actions/jobs/1/logs")));
+    assert!(ws.path().join("logs/extracted/4242/1_test (3.11).txt").is_file());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -17,7 +17,7 @@ async fn one_pull_request_per_failure_opened_then_updated() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let (_origin, ws, failing) = failing_repo(tmp.path());
+    let (origin, ws, failing) = failing_repo(tmp.path());
     let gh = GitHub::start("failure", vec![]).await;
     gh.api.lock().unwrap().head_sha = failing.clone();
     let event = tmp.path().join("event.json");
@@ -97,4 +97,17 @@ async fn one_pull_request_per_failure_opened_then_updated() {
     assert_eq!(pr["action"], "skipped", "{}", out.stdout);
     assert!(pr["reason"].as_str().unwrap().contains("MAX_OPEN_PRS is 1"), "{pr}");
     assert!(!out.stdout.contains(crate::github::TOKEN) && !out.stderr.contains(crate::github::TOKEN));
+
+    // A branch rule that covers self-heal's branch: nothing is pushed.
+    gh.api.lock().unwrap().protected = vec!["self-heal/4242".into()];
+    crate::github::git(&ws, &["checkout", "-q", "main"]);
+    let pushed_before = crate::github::git(&origin, &["rev-parse", "refs/heads/self-heal/4242"]);
+    let out = run(vec![]).await;
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stderr.contains("refused to write branch \"self-heal/4242\": it is protected on GitHub"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(crate::github::git(&origin, &["rev-parse", "refs/heads/self-heal/4242"]), pushed_before);
 }
