@@ -189,6 +189,9 @@ fn input_alias(input: &str) -> Option<&'static str> {
         "ALLOW_TEST_EDITS" => "ALLOW_TEST_EDITS",
         "FLAKY_RERUNS" => "FLAKY_RERUNS",
         "CREATE_PR" => "GIT_CREATE_PR",
+        "EXCLUDED_WORKFLOWS" => "EXCLUDED_WORKFLOW_NAMES",
+        "RUN_ID" => "RUN_ID",
+        "VALIDATION_IMAGE" => "VALIDATION_IMAGE",
         _ => return None,
     })
 }
@@ -291,6 +294,10 @@ pub struct Settings {
     pub allow_test_edits: bool,
     /// `FLAKY_RERUNS`: re-runs of a failing test command before patching (0 = none).
     pub flaky_reruns: u32,
+    /// `RUN_ID`: the workflow run `self-heal run` repairs (else the event's, else the newest failure).
+    pub run_id: Option<u64>,
+    /// `VALIDATION_IMAGE`: the image `VALIDATION=docker` runs the tests in.
+    pub validation_image: Option<String>,
     /// `GITHUB_API_URL`: the REST API's base (GitHub Enterprise Server, test servers).
     pub github_api_url: String,
     /// `GITHUB_REPOSITORY`: `owner/name` of the repository whose runs are repaired.
@@ -361,6 +368,8 @@ impl Settings {
             max_tokens_per_run: raw.number("MAX_TOKENS_PER_RUN", 0, 0)?,
             allow_test_edits: raw.bool("ALLOW_TEST_EDITS", false)?,
             flaky_reruns: u32::try_from(raw.number("FLAKY_RERUNS", 1, 0)?.min(5)).unwrap_or(1),
+            run_id: raw.get("RUN_ID").map(|_| raw.number("RUN_ID", 0, 1)).transpose()?,
+            validation_image: raw.get("VALIDATION_IMAGE").map(str::to_string),
             github_api_url: raw
                 .get("GITHUB_API_URL")
                 .unwrap_or("https://api.github.com")
@@ -434,6 +443,8 @@ pub const SETTING_NAMES: &[&str] = &[
     "GIT_SIGN_OFF",
     "GIT_CREATE_PR",
     "MAX_OPEN_PRS",
+    "RUN_ID",
+    "VALIDATION_IMAGE",
 ];
 
 #[cfg(test)]
@@ -505,6 +516,21 @@ mod tests {
         assert_eq!(input_alias("MAX_ATTEMPTS"), Some("MAX_RETRY_ATTEMPTS"));
         assert_eq!(input_alias("MODEL"), Some("OPENAI_MODEL"));
         assert_eq!(input_alias("UNKNOWN"), None);
+        // Every input action.yml declares reaches a setting the code reads.
+        let action = include_str!("../action.yml");
+        let inputs = action.split("\ninputs:\n").nth(1).unwrap().split("\noutputs:").next().unwrap();
+        let names: Vec<&str> = inputs
+            .lines()
+            .filter(|l| l.starts_with("  ") && !l.starts_with("   ") && l.trim_end().ends_with(':'))
+            .map(|l| l.trim().trim_end_matches(':'))
+            .collect();
+        assert!(names.len() >= 15, "{names:?}");
+        for name in names {
+            assert_eq!(name, name.to_ascii_lowercase(), "inputs are snake_case");
+            let setting =
+                input_alias(&name.to_ascii_uppercase()).unwrap_or_else(|| panic!("input {name} maps to no setting"));
+            assert!(SETTING_NAMES.contains(&setting), "{name} → {setting} is not read");
+        }
     }
 
     #[test]

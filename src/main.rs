@@ -226,8 +226,13 @@ async fn run_ci(args: RunArgs, json: bool, cwd: &Path) -> ExitCode {
         Ok(s) => s,
         Err(e) => return usage_error(&e.to_string()),
     };
+    // Workflow commands go to stdout, which --json keeps for the result alone.
+    let commands = action::runtime::in_actions() && !json;
+    if commands {
+        out!("{}", action::runtime::mask_commands(&settings.secret_values()).trim_end());
+    }
     let opts = action::RunOptions {
-        run_id: args.run_id,
+        run_id: args.run_id.or(settings.run_id),
         repo: args.repo,
         workflow: args.workflow,
         branch: args.branch,
@@ -255,6 +260,17 @@ async fn run_ci(args: RunArgs, json: bool, cwd: &Path) -> ExitCode {
                 action::RunOutput::Run(r) => r.repair.as_ref().map_or(ExitCode::from(exit::OK), |fix| {
                     if !json {
                         eprint!("{}", settings_mask(&settings, &summary(fix)));
+                    }
+                    if commands {
+                        if let Some(diff) = &fix.diff {
+                            out!(
+                                "{}",
+                                settings_mask(&settings, &action::runtime::group("self-heal patch", diff)).trim_end()
+                            );
+                        }
+                        if let Some(a) = action::runtime::annotation(fix) {
+                            out!("{}", settings_mask(&settings, &a).trim_end());
+                        }
                     }
                     ExitCode::from(exit::for_run(fix))
                 }),

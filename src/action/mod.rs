@@ -2,6 +2,7 @@
 //! `self-heal run` put together from the event, the settings and the API.
 
 pub mod event;
+pub mod runtime;
 
 use std::path::PathBuf;
 
@@ -156,35 +157,10 @@ pub async fn run(
         }
     }
     record(&result, opts, settings);
-    write_outputs(&result);
+    let masker = crate::secrets::Masker::new(settings.secret_values());
+    runtime::append_to("GITHUB_OUTPUT", &runtime::output_file_text(&runtime::outputs(&result), &masker));
+    runtime::append_to("GITHUB_STEP_SUMMARY", &masker.mask(&runtime::summary(&result)));
     Ok(RunOutput::Run(Box::new(result)))
-}
-
-/// The step's outputs (`GITHUB_OUTPUT`): `status`, `run_id`, `repaired`, `branch`, `pull_request_url`.
-fn write_outputs(result: &CiResult) {
-    let Some(path) = std::env::var_os("GITHUB_OUTPUT") else { return };
-    let status = match &result.repair {
-        Some(fix) => fix.status.as_str(),
-        None => result.status,
-    };
-    let mut lines = vec![
-        format!("status={status}"),
-        format!("repaired={}", status == "repaired"),
-        format!("run_id={}", result.run_id.map(|r| r.to_string()).unwrap_or_default()),
-        format!("branch={}", result.published.as_ref().map(|p| p.branch.as_str()).unwrap_or("")),
-        format!("pull_request_url={}", result.pull_request.as_ref().and_then(|p| p.url.as_deref()).unwrap_or("")),
-    ];
-    // One value per line: a value with a newline could forge another output.
-    lines.retain(|l| !l.contains('\n') && !l.contains('\r'));
-    let text = lines.join("\n") + "\n";
-    let written = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(&path)
-        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()));
-    if let Err(e) = written {
-        tracing::warn!("could not write the step outputs to GITHUB_OUTPUT: {e}");
-    }
 }
 
 /// Opens or updates the pull request for the published fix.

@@ -60,11 +60,12 @@ async fn one_pull_request_per_failure_opened_then_updated() {
     // What the run decided is in the results folder, with the pull request's address.
     let record = std::fs::read_to_string(ws.join("results/run_ci_4242.json")).unwrap();
     assert!(record.contains("https://github.com/octo/app/pull/1347"), "{record}");
-    let outputs = std::fs::read_to_string(tmp.path().join("output")).unwrap();
-    assert_eq!(
-        outputs,
-        "status=repaired\nrepaired=true\nrun_id=4242\nbranch=self-heal/4242\npull_request_url=https://github.com/octo/app/pull/1347\n"
-    );
+    let outputs = crate::action::read_outputs(&tmp.path().join("output"));
+    assert_eq!(outputs["status"], "repaired");
+    assert_eq!(outputs["pr_url"], "https://github.com/octo/app/pull/1347");
+    assert_eq!(outputs["pr_number"], "1347");
+    assert_eq!(outputs["patched_files"], "cart.py");
+    assert_eq!(outputs["branch"], "self-heal/4242");
 
     // The same failure again, while the list lags behind: GitHub's 422 leads to an update.
     let head = crate::github::git(&ws, &["rev-parse", "HEAD"]);
