@@ -284,6 +284,18 @@ async fn run_ci(args: RunArgs, json: bool, cwd: &Path) -> ExitCode {
     }
 }
 
+/// One failure as the terminal shows it: `- test [Kind] file:line message`.
+fn failure_line(f: &analysis::Failure) -> String {
+    format!(
+        "- {} [{:?}] {}:{} {}",
+        f.test.as_deref().unwrap_or("-"),
+        f.kind,
+        f.file.as_deref().unwrap_or("?"),
+        f.line.unwrap_or(0),
+        f.message.lines().next().unwrap_or("")
+    )
+}
+
 fn describe_run(output: &action::RunOutput) -> String {
     match output {
         action::RunOutput::Listed { failed_runs } if failed_runs.is_empty() => "no failed runs\n".to_string(),
@@ -310,14 +322,8 @@ fn describe_run(output: &action::RunOutput) -> String {
                 r.logs.as_deref().unwrap_or("-")
             );
             for f in r.analysis.iter().flat_map(|a| a.failures.iter()) {
-                text.push_str(&format!(
-                    "- {} [{:?}] {}:{} {}\n",
-                    f.test.as_deref().unwrap_or("-"),
-                    f.kind,
-                    f.file.as_deref().unwrap_or("?"),
-                    f.line.unwrap_or(0),
-                    f.message.lines().next().unwrap_or("")
-                ));
+                text.push_str(&failure_line(f));
+                text.push('\n');
             }
             if let Some(p) = &r.published {
                 text.push_str(&format!("published: commit {} on branch {}\n", p.commit, p.branch));
@@ -520,14 +526,7 @@ fn run_analyze(args: AnalyzeArgs, json: bool) -> ExitCode {
             eprintln!("counts: {} run, {} passed, {} failed, {} skipped", c.run, c.passed, c.failed, c.skipped);
         }
         for f in &a.failures {
-            eprintln!(
-                "- {} [{:?}] {}:{} {}",
-                f.test.as_deref().unwrap_or("-"),
-                f.kind,
-                f.file.as_deref().unwrap_or("?"),
-                f.line.unwrap_or(0),
-                f.message.lines().next().unwrap_or("")
-            );
+            eprintln!("{}", failure_line(f));
         }
     }
     ExitCode::from(exit::OK)

@@ -255,11 +255,7 @@ fn commit_message(ci: &CiResult, fix: &crate::pipeline::RunResult) -> String {
         .unwrap_or_else(|| "the failing test".into());
     let mut text = format!("self-heal: fix {what}\n\n");
     if let Some(f) = first {
-        text.push_str(&format!(
-            "Failed: {}{}\n",
-            f.error_type.as_deref().map(|t| format!("{t}: ")).unwrap_or_default(),
-            f.message.lines().next().unwrap_or("")
-        ));
+        text.push_str(&format!("Failed: {}\n", f.headline()));
     }
     if let Some(url) = ci.run.as_ref().and_then(|r| r.html_url.as_deref()) {
         text.push_str(&format!("Run: {url}\n"));

@@ -42,9 +42,8 @@ pub fn annotation(fix: &RunResult) -> Option<String> {
         _ => "self-heal: failing here",
     };
     let message = format!(
-        "{}{}{}",
-        f.error_type.as_deref().map(|t| format!("{t}: ")).unwrap_or_default(),
-        f.message.lines().next().unwrap_or(""),
+        "{}{}",
+        f.headline(),
         fix.diagnosis.as_deref().map(|d| format!("\n{}", d.lines().next().unwrap_or(""))).unwrap_or_default()
     );
     let line = f.line.map(|l| format!(",line={l}")).unwrap_or_default();
@@ -144,12 +143,7 @@ pub fn summary(ci: &CiResult) -> String {
                 out,
                 "| `{}` | {} | `{}:{}` |",
                 f.test.as_deref().unwrap_or("-"),
-                format!(
-                    "{}{}",
-                    f.error_type.as_deref().map(|t| format!("{t}: ")).unwrap_or_default(),
-                    f.message.lines().next().unwrap_or("")
-                )
-                .replace('|', "\\|"),
+                f.headline().replace('|', "\\|"),
                 f.file.as_deref().unwrap_or("?"),
                 f.line.unwrap_or(0)
             );
@@ -168,15 +162,12 @@ pub fn summary(ci: &CiResult) -> String {
             shown.trim_end()
         );
     }
-    let outcome = |run: &Option<crate::validate::TestRun>| {
-        run.as_ref().map_or("-".to_string(), |r| format!("{:?}", r.outcome).to_lowercase())
-    };
     let _ = writeln!(
         out,
         "**Validation:** `{}` — before: {}, after: {}\n",
         fix.validation.command,
-        outcome(&fix.validation.before),
-        outcome(&fix.validation.after)
+        crate::validate::Outcome::of(fix.validation.before.as_ref()),
+        crate::validate::Outcome::of(fix.validation.after.as_ref())
     );
     if let Some(url) = ci.pull_request.as_ref().and_then(|p| p.url.as_deref()) {
         let _ = writeln!(out, "**Pull request:** {url}\n");

@@ -87,6 +87,16 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// The error in one line: `NameError: name 'x' is not defined` (the type, when
+    /// known, and the message's first line), as summaries, prompts and pull requests show it.
+    pub fn headline(&self) -> String {
+        let first = self.message.lines().next().unwrap_or("");
+        match &self.error_type {
+            Some(t) => format!("{t}: {first}"),
+            None => first.to_string(),
+        }
+    }
+
     /// Workspace files to patch, most likely first: source files of the traceback
     /// (innermost first), then the failure's own file, then test files. Files
     /// outside the workspace never appear.

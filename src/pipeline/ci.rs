@@ -209,10 +209,7 @@ async fn fetch_logs(api: &dyn GitHubApi, run_id: u64, root: &Path, extracted: &P
     let zip = root.join(format!("{run_id}.zip"));
     let bytes = api.download_run_logs(run_id, &zip).await?;
     info!(run_id, bytes, "downloaded the run's log archive");
-    if extracted.exists() {
-        std::fs::remove_dir_all(extracted).map_err(io)?;
-    }
-    std::fs::create_dir_all(extracted).map_err(io)?;
+    fresh_dir(extracted).map_err(io)?;
     let mut archive =
         Archive::open(&zip, Limits::default()).map_err(|e| CiError::Logs { run_id, message: e.to_string() })?;
     archive.extract(extracted).map_err(|e| CiError::Logs { run_id, message: e.to_string() })?;
@@ -222,10 +219,7 @@ async fn fetch_logs(api: &dyn GitHubApi, run_id: u64, root: &Path, extracted: &P
 /// Downloads each failed job's log into `extracted` as `<job name>.txt`.
 async fn fetch_job_logs(api: &dyn GitHubApi, run_id: u64, jobs: &[Job], extracted: &Path) -> Result<(), CiError> {
     let io = |e: std::io::Error| CiError::Logs { run_id, message: e.to_string() };
-    if extracted.exists() {
-        std::fs::remove_dir_all(extracted).map_err(io)?;
-    }
-    std::fs::create_dir_all(extracted).map_err(io)?;
+    fresh_dir(extracted).map_err(io)?;
     for job in jobs {
         // The job's name is untrusted: only safe characters reach the file name.
         let name: String =
@@ -236,6 +230,14 @@ async fn fetch_job_logs(api: &dyn GitHubApi, run_id: u64, jobs: &[Job], extracte
         info!(run_id, job = job.id, bytes, "downloaded a failed job's log");
     }
     Ok(())
+}
+
+/// An empty folder at `dir`, replacing an older copy of the cache.
+fn fresh_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)?;
+    }
+    std::fs::create_dir_all(dir)
 }
 
 fn has_files(dir: &Path) -> bool {

@@ -172,10 +172,9 @@ pub fn body(plan: &Plan<'_>, base: &str) -> String {
     }
     for f in fix.failures.iter().take(3) {
         out.push_str(&format!(
-            "- **Failure:** `{}` — {}{} at `{}:{}`\n",
+            "- **Failure:** `{}` — {} at `{}:{}`\n",
             f.test.as_deref().unwrap_or("-"),
-            f.error_type.as_deref().map(|t| format!("{t}: ")).unwrap_or_default(),
-            f.message.lines().next().unwrap_or("").replace('`', "'"),
+            f.headline().replace('`', "'"),
             f.file.as_deref().unwrap_or("?"),
             f.line.unwrap_or(0)
         ));
@@ -198,15 +197,12 @@ pub fn body(plan: &Plan<'_>, base: &str) -> String {
         ));
     }
     let v = &fix.validation;
-    let outcome = |run: &Option<crate::validate::TestRun>| {
-        run.as_ref().map_or("-".to_string(), |r| format!("{:?}", r.outcome).to_lowercase())
-    };
     out.push_str(&format!(
         "\n### Validation\n\n| | command | outcome |\n|---|---|---|\n| before | `{}` | {} |\n| after | `{}` | {} |\n",
         v.command,
-        outcome(&v.before),
+        crate::validate::Outcome::of(v.before.as_ref()),
         v.command,
-        outcome(&v.after)
+        crate::validate::Outcome::of(v.after.as_ref())
     ));
     out.push_str(&format!(
         "\nAttempts: {} · model calls: {} · tokens: {} prompt + {} completion\n",

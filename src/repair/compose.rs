@@ -85,10 +85,9 @@ pub fn describe_failures(analysis: &Analysis) -> String {
     let mut out = String::new();
     for f in analysis.failures.iter().take(3) {
         out.push_str(&format!(
-            "- test `{}`: {}{} at {}:{}\n",
+            "- test `{}`: {} at {}:{}\n",
             f.test.as_deref().unwrap_or("(unknown)"),
-            f.error_type.as_deref().map(|t| format!("{t}: ")).unwrap_or_default(),
-            f.message.lines().next().unwrap_or(""),
+            f.headline(),
             f.file.as_deref().unwrap_or("?"),
             f.line.map(|l| l.to_string()).unwrap_or_else(|| "?".into()),
         ));

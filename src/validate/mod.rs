@@ -52,6 +52,23 @@ pub enum Outcome {
     TimedOut,
 }
 
+impl Outcome {
+    /// The name records use (`passed`, `failed`, `syntax_error`, `timed_out`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Passed => "passed",
+            Outcome::Failed => "failed",
+            Outcome::SyntaxError => "syntax_error",
+            Outcome::TimedOut => "timed_out",
+        }
+    }
+
+    /// The outcome of a run that may not have happened (`-` when it did not).
+    pub fn of(run: Option<&TestRun>) -> &'static str {
+        run.map_or("-", |r| r.outcome.as_str())
+    }
+}
+
 /// One test run.
 #[derive(Debug, Clone, Serialize)]
 pub struct TestRun {
