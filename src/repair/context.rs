@@ -16,6 +16,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::Serialize;
 
+use super::files::FileIndex;
 use crate::analysis::{Analysis, Failure, FailureKind, is_test_path};
 
 /// A file that may hold the fault.
@@ -280,78 +281,6 @@ fn source_for_test(test: &str) -> Option<String> {
     Some(format!("{parent}{name}"))
 }
 
-/// Folders that hold no code of the project's own.
-const SKIPPED_DIRS: &[&str] =
-    &[".git", "node_modules", "target", "build", "out", "dist", "vendor", ".venv", "venv", "__pycache__", ".tox"];
-/// The most files indexed: a huge tree is not walked whole for a file name.
-const MAX_INDEXED: usize = 50_000;
-
-/// Workspace files by path, to find the file a log names relative to somewhere
-/// else (a Go package folder, a Java stack frame's bare file name). Walked once, on first need.
-struct FileIndex<'a> {
-    ws: &'a Path,
-    files: Option<Vec<String>>,
-}
-
-impl<'a> FileIndex<'a> {
-    fn new(ws: &'a Path) -> Self {
-        Self { ws, files: None }
-    }
-
-    /// The workspace file `printed` means: itself when it exists, else the one
-    /// file that ends with it (narrowed by a Java frame's `pkg.Class.method`).
-    fn resolve(&mut self, printed: &str, function: Option<&str>) -> Option<String> {
-        let printed = printed.trim_start_matches("./");
-        if printed.is_empty() || printed.split('/').any(|c| c == "..") {
-            return None;
-        }
-        if self.ws.join(printed).is_file() {
-            return Some(printed.to_string());
-        }
-        let ws = self.ws;
-        let files = self.files.get_or_insert_with(|| walk(ws));
-        let suffix = format!("/{printed}");
-        let mut found: Vec<&String> = files.iter().filter(|f| f.ends_with(&suffix)).collect();
-        if found.len() > 1
-            && let Some(function) = function
-            && let Some((class_path, _method)) = function.rsplit_once('.')
-        {
-            let class_path = class_path.split('$').next().unwrap_or(class_path).replace('.', "/");
-            let ext = printed.rsplit_once('.').map_or("", |(_, e)| e);
-            let wanted = format!("/{class_path}.{ext}");
-            found.retain(|f| format!("/{f}").ends_with(&wanted));
-        }
-        (found.len() == 1).then(|| found[0].clone())
-    }
-}
-
-fn walk(ws: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut pending = vec![ws.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-        for entry in entries.flatten() {
-            let Ok(kind) = entry.file_type() else { continue };
-            let path = entry.path();
-            if kind.is_dir() {
-                let name = entry.file_name();
-                if !SKIPPED_DIRS.iter().any(|s| name == *s) {
-                    pending.push(path);
-                }
-            } else if kind.is_file()
-                && let Ok(rel) = path.strip_prefix(ws)
-            {
-                out.push(rel.to_string_lossy().replace('\\', "/"));
-                if out.len() >= MAX_INDEXED {
-                    return out;
-                }
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 /// Rough token estimate for a budget (4 bytes a token is the usual rule for code).
 pub fn estimate_tokens(text: &str) -> u64 {
     u64::try_from(text.len().div_ceil(4)).unwrap_or(u64::MAX)
@@ -546,24 +475,6 @@ mod tests {
         for (test, source) in cases {
             assert_eq!(source_for_test(test).as_deref(), source, "{test}");
         }
-    }
-
-    #[test]
-    fn files_named_relative_to_elsewhere_are_found() {
-        let ws = tempfile::tempdir().unwrap();
-        for rel in ["calc/calc.go", "src/main/java/a/Calc.java", "src/main/java/b/Calc.java", "node_modules/x/calc.go"]
-        {
-            std::fs::create_dir_all(ws.path().join(rel).parent().unwrap()).unwrap();
-            std::fs::write(ws.path().join(rel), "x\n").unwrap();
-        }
-        let mut index = FileIndex::new(ws.path());
-        assert_eq!(index.resolve("calc.go", None).as_deref(), Some("calc/calc.go"));
-        assert_eq!(index.resolve("./calc/calc.go", None).as_deref(), Some("calc/calc.go"));
-        assert_eq!(index.resolve("Calc.java", None), None, "two candidates");
-        assert_eq!(index.resolve("Calc.java", Some("b.Calc.add")).as_deref(), Some("src/main/java/b/Calc.java"));
-        assert_eq!(index.resolve("Calc.java", Some("a.Calc$Inner.add")).as_deref(), Some("src/main/java/a/Calc.java"));
-        assert_eq!(index.resolve("../calc.go", None), None);
-        assert_eq!(index.resolve("nothing.go", None), None);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod compose;
 pub mod context;
 pub mod edits;
+pub mod files;
 pub mod honesty;
 pub mod model;
 pub mod patch;

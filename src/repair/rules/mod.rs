@@ -27,6 +27,7 @@ mod python;
 use std::path::Path;
 
 use super::edits::{Edit, Hunk};
+use super::files::FileIndex;
 use crate::analysis::{Analysis, Failure};
 
 /// A repair proposed by a rule.
@@ -129,62 +130,17 @@ pub fn nearest<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -
     }
 }
 
-/// Folders that hold build output, dependencies or tool state, never a file to repair.
-const SKIPPED_DIRS: &[&str] = &["target", "build", "out", "bin", "vendor", "node_modules", "results"];
-/// Bounds of a workspace walk, so a huge checkout costs a bounded time.
-const MAX_WALK_ENTRIES: usize = 50_000;
-const MAX_WALK_DEPTH: usize = 16;
-
-/// Workspace-relative paths (`/`-separated) of the files called `name`, outside
-/// build, dependency and hidden folders, in a stable order.
+/// Workspace-relative paths of the files called `name`, outside build,
+/// dependency and hidden folders, in a stable order.
 fn files_named(ws: &Path, name: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut seen = 0usize;
-    let mut stack = vec![(ws.to_path_buf(), 0usize)];
-    while let Some((dir, depth)) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-        for entry in entries.flatten() {
-            seen += 1;
-            if seen > MAX_WALK_ENTRIES {
-                return found;
-            }
-            let file_name = entry.file_name().to_string_lossy().into_owned();
-            let Ok(kind) = entry.file_type() else { continue };
-            if kind.is_dir() {
-                if depth < MAX_WALK_DEPTH && !file_name.starts_with('.') && !SKIPPED_DIRS.contains(&file_name.as_str())
-                {
-                    stack.push((entry.path(), depth + 1));
-                }
-            } else if kind.is_file()
-                && file_name == name
-                && let Ok(rel) = entry.path().strip_prefix(ws)
-            {
-                found.push(rel.to_string_lossy().replace('\\', "/"));
-            }
-        }
-    }
-    found.sort();
-    found
+    FileIndex::new(ws).named(name)
 }
 
-/// The workspace file a compiler's path means: the path itself when it exists,
-/// else the one file of that name whose path ends with it, else the one file of
-/// that name at all. Compilers print paths relative to where they ran (Go: the
-/// package folder), which need not be the workspace root.
+/// The workspace file a compiler's path means (see [`FileIndex::resolve`]).
+/// Compilers print paths relative to where they ran (Go: the package folder),
+/// which need not be the workspace root.
 fn resolve(ws: &Path, printed: &str) -> Option<String> {
-    let printed = printed.trim_start_matches("./");
-    if ws.join(printed).is_file() {
-        return Some(printed.to_string());
-    }
-    let name = printed.rsplit('/').next()?;
-    let all = files_named(ws, name);
-    let suffix = format!("/{printed}");
-    let ending: Vec<&String> = all.iter().filter(|p| p.ends_with(&suffix)).collect();
-    match (ending.as_slice(), all.as_slice()) {
-        ([one], _) => Some((*one).clone()),
-        ([], [one]) => Some(one.clone()),
-        _ => None,
-    }
+    FileIndex::new(ws).resolve(printed, None)
 }
 
 #[cfg(test)]
