@@ -19,7 +19,7 @@ use self_heal::repair::model::{BoxFuture, ChatReply, ChatRequest, Model, ModelEr
 use self_heal::repair::prompts::Prompts;
 use self_heal::report::Results;
 use self_heal::secrets::Masker;
-use self_heal::validate::{LocalValidator, TestCommand};
+use self_heal::validate::{Session, TestCommand};
 
 /// Replies from a script, keeping every request.
 struct Scripted {
@@ -108,9 +108,8 @@ async fn main() {
     let command = TestCommand::Argv(
         ["python3", "-m", "pytest", "-q", "-p", "no:cacheprovider"].iter().map(|s| s.to_string()).collect(),
     );
-    let mut validator =
-        LocalValidator::prepare(&workspace, &["results".into()], command, Duration::from_secs(120), vec![])
-            .expect("validation copy");
+    let mut validator = Session::local(&workspace, &["results".into()], command, Duration::from_secs(120), vec![])
+        .expect("validation copy");
     let masker = Masker::new(vec![]);
     let results = Results::new(workspace.join("results"), masker.clone());
     let result = run(&req, Some(&model), &mut validator, &results, &masker).await.expect("run");

@@ -69,16 +69,22 @@ pub enum ConfigError {
 pub enum ValidationBackend {
     /// The test command in a scratch copy of the workspace on this machine.
     Local,
+    /// One warm container per session on the Docker engine (`DOCKER_HOST` or the socket).
+    Docker,
+    /// Docker when an engine answers and the image can be had, else local; the choice is logged.
+    Auto,
 }
 
 impl ValidationBackend {
     fn parse(value: &str) -> Result<Self, ConfigError> {
         match value.to_ascii_lowercase().as_str() {
             "local" => Ok(Self::Local),
+            "docker" => Ok(Self::Docker),
+            "auto" => Ok(Self::Auto),
             _ => Err(ConfigError::Invalid {
                 name: "VALIDATION",
                 value: value.to_string(),
-                expected: "\"local\" (the docker backend is not built yet)",
+                expected: "docker, local or auto",
             }),
         }
     }
@@ -298,6 +304,13 @@ pub struct Settings {
     pub run_id: Option<u64>,
     /// `VALIDATION_IMAGE`: the image `VALIDATION=docker` runs the tests in.
     pub validation_image: Option<String>,
+    /// `VALIDATION_NETWORK`: leave the network on while tests run in the container
+    /// (it is on for installing dependencies, then cut off, unless this is set).
+    pub validation_network: bool,
+    /// `VALIDATION_MEMORY_MB`: the validation container's memory limit.
+    pub validation_memory_mb: u64,
+    /// `VALIDATION_CPUS`: the validation container's CPU limit.
+    pub validation_cpus: u64,
     /// `GITHUB_API_URL`: the REST API's base (GitHub Enterprise Server, test servers).
     pub github_api_url: String,
     /// `GITHUB_REPOSITORY`: `owner/name` of the repository whose runs are repaired.
@@ -359,7 +372,7 @@ impl Settings {
                 .get("VALIDATION")
                 .map(ValidationBackend::parse)
                 .transpose()?
-                .unwrap_or(ValidationBackend::Local),
+                .unwrap_or(ValidationBackend::Auto),
             validation_timeout: Duration::from_secs(raw.number("VALIDATION_TIMEOUT", 600, 1)?),
             test_command: raw.get("TEST_COMMAND").map(str::to_string),
             results_dir: PathBuf::from(raw.get("RESULTS_DIR").unwrap_or("results")),
@@ -370,6 +383,9 @@ impl Settings {
             flaky_reruns: u32::try_from(raw.number("FLAKY_RERUNS", 1, 0)?.min(5)).unwrap_or(1),
             run_id: raw.get("RUN_ID").map(|_| raw.number("RUN_ID", 0, 1)).transpose()?,
             validation_image: raw.get("VALIDATION_IMAGE").map(str::to_string),
+            validation_network: raw.bool("VALIDATION_NETWORK", false)?,
+            validation_memory_mb: raw.number("VALIDATION_MEMORY_MB", 4096, 64)?,
+            validation_cpus: raw.number("VALIDATION_CPUS", 2, 1)?,
             github_api_url: raw
                 .get("GITHUB_API_URL")
                 .unwrap_or("https://api.github.com")
@@ -445,6 +461,9 @@ pub const SETTING_NAMES: &[&str] = &[
     "MAX_OPEN_PRS",
     "RUN_ID",
     "VALIDATION_IMAGE",
+    "VALIDATION_NETWORK",
+    "VALIDATION_MEMORY_MB",
+    "VALIDATION_CPUS",
 ];
 
 #[cfg(test)]

@@ -77,9 +77,12 @@ struct Common {
     /// Find and validate a fix but write nothing (DRY_RUN).
     #[arg(long)]
     dry_run: bool,
-    /// Where tests run (VALIDATION): local.
+    /// Where tests run (VALIDATION): docker, local or auto.
     #[arg(long)]
     validation: Option<String>,
+    /// The image docker validation runs the tests in (VALIDATION_IMAGE).
+    #[arg(long)]
+    image: Option<String>,
     /// Model attempts (MAX_RETRY_ATTEMPTS).
     #[arg(long)]
     max_attempts: Option<u32>,
@@ -155,6 +158,7 @@ fn settings_for(common: Option<&Common>, cwd: &Path) -> Result<Settings, String>
         }
         let flags = [
             ("VALIDATION", c.validation.clone()),
+            ("VALIDATION_IMAGE", c.image.clone()),
             ("MAX_RETRY_ATTEMPTS", c.max_attempts.map(|n| n.to_string())),
             ("RESULTS_DIR", c.results_dir.as_ref().map(|p| p.display().to_string())),
             ("ALLOWED_PATH_PREFIXES", c.allowed_paths.clone()),
@@ -199,12 +203,36 @@ async fn main() -> ExitCode {
         Ok(d) => d,
         Err(e) => return usage_error(&format!("could not read the current folder: {e}")),
     };
-    match cli.command {
-        Command::Fix(args) => fix(args, cli.json, &cwd).await,
-        Command::Check(args) => run_check(args, cli.json, &cwd).await,
-        Command::Demo(args) => run_demo(args, cli.json, &cwd).await,
-        Command::Analyze(args) => run_analyze(args, cli.json),
-        Command::Run(args) => run_ci(args, cli.json, &cwd).await,
+    let json = cli.json;
+    let work = async {
+        match cli.command {
+            Command::Fix(args) => fix(args, json, &cwd).await,
+            Command::Check(args) => run_check(args, json, &cwd).await,
+            Command::Demo(args) => run_demo(args, json, &cwd).await,
+            Command::Analyze(args) => run_analyze(args, json),
+            Command::Run(args) => run_ci(args, json, &cwd).await,
+        }
+    };
+    // On a signal the work is dropped where it stands: its validation container is
+    // removed by the sandbox's drop, and no fix is written after that point.
+    tokio::select! {
+        code = work => code,
+        signal = interrupted() => {
+            eprintln!("error: interrupted by {signal}: stopped; the validation sandbox was removed");
+            ExitCode::from(exit::INTERRUPTED)
+        }
+    }
+}
+
+/// Waits for SIGINT (Ctrl-C) or SIGTERM (a cancelled job, `docker stop`).
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
     }
 }
 
@@ -345,11 +373,9 @@ async fn fix(args: FixArgs, json: bool, cwd: &Path) -> ExitCode {
         Ok(s) => s,
         Err(e) => return usage_error(&e),
     };
-    let Some(command) = test_command(&args.test_command, &settings) else {
-        return usage_error("no test command: put it after `--` (self-heal fix -- pytest) or set TEST_COMMAND");
-    };
+    let command = test_command(&args.test_command, &settings);
     let interactive = std::io::stdin().is_terminal();
-    match pipeline::fix(&args.common.workspace, command, &settings, cwd, interactive).await {
+    match pipeline::fix(&args.common.workspace, command, None, &settings, cwd, interactive).await {
         Ok(result) => finish(&result, json, &settings),
         Err(e) => usage_error(&settings_mask(&settings, &e.to_string())),
     }
@@ -493,7 +519,7 @@ async fn run_demo(args: DemoArgs, json: bool, cwd: &Path) -> ExitCode {
     }
     let command =
         TestCommand::Argv(["python3", "-m", "pytest", "-q", "-p", "no:cacheprovider"].map(String::from).to_vec());
-    let result = pipeline::fix(dir.path(), command, &settings, cwd, false).await;
+    let result = pipeline::fix(dir.path(), Some(command), None, &settings, cwd, false).await;
     let code = match result {
         Ok(r) => finish(&r, json, &settings),
         Err(e) => usage_error(&settings_mask(&settings, &e.to_string())),

@@ -145,10 +145,15 @@ pub async fn run(
     // Offline means no API call at all, even when a client could be built.
     let api = if settings.offline { None } else { api };
     let mut result = analyse_run(&req, api).await?;
+    let framework = result.analysis.as_ref().and_then(|a| a.framework.clone());
+    let command = opts
+        .test_command
+        .clone()
+        .or_else(|| crate::validate::detect::project(&opts.workspace, framework.as_deref()).map(|p| p.command));
     if result.status == "analysed"
-        && let Some(command) = opts.test_command.clone()
+        && let Some(command) = command
     {
-        repair(&mut result, opts, settings, command, api).await?;
+        repair(&mut result, opts, settings, command, framework.as_deref(), api).await?;
         if settings.git_create_pr
             && result.published.as_ref().is_some_and(|p| p.pushed)
             && let Some(pulls) = pulls
@@ -205,6 +210,7 @@ async fn repair(
     opts: &RunOptions,
     settings: &Settings,
     command: crate::validate::TestCommand,
+    framework: Option<&str>,
     api: Option<&dyn GitHubApi>,
 ) -> Result<(), RunError> {
     use crate::publish::git;
@@ -216,7 +222,7 @@ async fn repair(
             "the failing commit is unknown or the workspace is not a git repository: repairing the tree as it is"
         );
     }
-    let fix = crate::pipeline::fix(&opts.workspace, command, settings, &opts.cwd, false).await?;
+    let fix = crate::pipeline::fix(&opts.workspace, Some(command), framework, settings, &opts.cwd, false).await?;
     let repaired = fix.status == crate::pipeline::Status::Repaired && fix.applied;
     if repaired
         && settings.git_enabled

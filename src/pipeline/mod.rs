@@ -128,8 +128,18 @@ pub struct Attempt {
 pub struct ValidationRecord {
     /// Backend name.
     pub backend: String,
-    /// The test command.
+    /// The image, for the docker backend.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// The test command (the whole suite).
     pub command: String,
+    /// Dependency installs at the start of the session (docker).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub setup: Vec<TestRun>,
+    /// The failing tests alone, run on the unpatched copy; when present, each
+    /// patch runs them first and the whole suite only after they pass.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scoped: Option<TestRun>,
     /// The last outcome: of the fix when there is one, else of the baseline.
     pub outcome: Option<Outcome>,
     /// The run before any patch.
@@ -300,7 +310,10 @@ pub async fn run(
             model: model.map(|m| m.describe()),
             validation: ValidationRecord {
                 backend: validator.backend().to_string(),
+                image: validator.image(),
                 command: validator.command(),
+                setup: validator.setup().to_vec(),
+                scoped: None,
                 outcome: None,
                 before: None,
                 after: None,
@@ -416,22 +429,37 @@ pub enum SetupError {
     /// The validation copy.
     #[error(transparent)]
     Validate(#[from] ValidateError),
+    /// No test command was given and none could be detected.
+    #[error(
+        "no test command for {path}: put it after `--` (self-heal fix -- pytest) or set TEST_COMMAND; none was found from the project's files"
+    )]
+    NoTestCommand {
+        /// The workspace.
+        path: PathBuf,
+    },
     /// The run itself.
     #[error(transparent)]
     Pipeline(#[from] PipelineError),
 }
 
-/// Repairs `workspace` with the configured model and the local validator: the
-/// entry point of `self-heal fix` and `self-heal demo`.
+/// Repairs `workspace` with the configured model, validating in the backend
+/// `VALIDATION` picks: the entry point of `self-heal fix`, `self-heal demo` and
+/// the repair step of `self-heal run`. Without a `command`, the project's test
+/// command is detected (`framework`, the failing log's, breaks ties).
 pub async fn fix(
     workspace: &Path,
-    command: crate::validate::TestCommand,
+    command: Option<crate::validate::TestCommand>,
+    framework: Option<&str>,
     settings: &Settings,
     cwd: &Path,
     interactive: bool,
 ) -> Result<RunResult, SetupError> {
     let workspace =
         workspace.canonicalize().map_err(|source| SetupError::Workspace { path: workspace.to_path_buf(), source })?;
+    let project = crate::validate::detect::project(&workspace, framework);
+    let Some(command) = command.or_else(|| project.as_ref().map(|p| p.command.clone())) else {
+        return Err(SetupError::NoTestCommand { path: workspace });
+    };
     let prompts_dir = Prompts::locate(settings.prompts_dir.as_deref(), cwd);
     let prompts = Prompts::load(prompts_dir.as_deref())?;
     let masker = Masker::new(settings.secret_values());
@@ -443,14 +471,17 @@ pub async fn fix(
         info!("no model configured (OPENAI_API_KEY / OPENAI_BASE_URL): only the rule tier can repair");
         None
     };
-    let mut validator = crate::validate::LocalValidator::prepare(
-        &workspace,
-        &exclude,
+    let mut validator = crate::validate::open(crate::validate::OpenRequest {
+        workspace: &workspace,
+        exclude: &exclude,
         command,
-        settings.validation_timeout,
-        settings.secret_values(),
-    )?;
+        project,
+        settings,
+    })
+    .await?;
     let req = FixRequest { workspace, settings, prompts, interactive };
     let model_ref: Option<&dyn Model> = model.as_ref().map(|m| m as &dyn Model);
-    Ok(run(&req, model_ref, &mut validator, &results, &masker).await?)
+    let result = run(&req, model_ref, &mut validator, &results, &masker).await;
+    validator.close().await;
+    Ok(result?)
 }

@@ -77,6 +77,9 @@ impl Run<'_> {
             return self
                 .fail(format!("the test command did not finish within {:?}", self.req.settings.validation_timeout));
         }
+        if let Some(run) = validator.scope(&analysis.failures, analysis.framework.as_deref()).await {
+            self.result.validation.scoped = Some(self.masked_run(run));
+        }
         if suspects.is_empty() {
             return self.fail("could not locate the failing code: no workspace file appears in the test output");
         }

@@ -1,23 +1,20 @@
 //! The local backend: a scratch copy of the workspace in a temporary folder,
-//! the test command run there as a child process group with a time limit.
+//! commands run there as a child process group with a time limit.
 //!
-//! Invariants: the live workspace is only read (to make the copy); the test
-//! process gets no secret of self-heal's in its environment; a run that passes
-//! the time limit is killed with its whole process group; the copy is removed
-//! when the validator is dropped.
+//! Invariants: the live workspace is only read (to make the copy); a command
+//! gets no secret of self-heal's in its environment; a run that passes the
+//! time limit is killed with its whole process group; the copy is removed when
+//! the sandbox is dropped.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{Outcome, TestCommand, TestRun, ValidateError, Validator, tail_lines};
+use super::{Sandbox, TestCommand, TestRun, ValidateError};
 use crate::repair::model::BoxFuture;
-use crate::repair::patch::Patch;
 
-/// Folders never copied: version control, caches, and the results folder.
-const SKIP_DIRS: &[&str] = &[".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"];
 /// Environment variables that hold credentials and never reach a test process.
 const SECRET_VARS: &[&str] = &[
     "OPENAI_API_KEY",
@@ -30,81 +27,26 @@ const SECRET_VARS: &[&str] = &[
     "ACTIONS_ID_TOKEN_REQUEST_URL",
 ];
 /// Output kept per run; past this the rest is drained and dropped.
-const MAX_OUTPUT: usize = 16 * 1024 * 1024;
+pub(super) const MAX_OUTPUT: usize = 16 * 1024 * 1024;
 
-/// Runs the tests in a scratch copy of the workspace.
-pub struct LocalValidator {
+/// A scratch copy of the workspace on this machine.
+pub struct LocalSandbox {
     copy: tempfile::TempDir,
-    command: TestCommand,
-    timeout: Duration,
     secret_values: Vec<String>,
 }
 
-impl LocalValidator {
+impl LocalSandbox {
     /// Copies `workspace` (less `.git`, caches and `exclude`, workspace-relative) into a scratch folder.
-    pub fn prepare(
-        workspace: &Path,
-        exclude: &[String],
-        command: TestCommand,
-        timeout: Duration,
-        secret_values: Vec<String>,
-    ) -> Result<Self, ValidateError> {
+    pub fn prepare(workspace: &Path, exclude: &[String], secret_values: Vec<String>) -> Result<Self, ValidateError> {
         let copy = tempfile::Builder::new()
             .prefix("self-heal-validate-")
             .tempdir()
             .map_err(|source| ValidateError::Copy { path: "temporary folder".into(), source })?;
-        copy_tree(workspace, copy.path(), Path::new(""), exclude)?;
-        Ok(Self { copy, command, timeout, secret_values })
+        super::tree::copy(workspace, copy.path(), exclude)?;
+        Ok(Self { copy, secret_values })
     }
 
-    /// The scratch copy's root (paths in test output start with it).
-    pub fn root(&self) -> &Path {
-        self.copy.path()
-    }
-
-    fn apply(&self, patch: &Patch) -> Result<(), ValidateError> {
-        for f in &patch.files {
-            let path = self.copy.path().join(&f.path);
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent)
-                    .map_err(|source| ValidateError::Write { path: f.path.clone(), source })?;
-            }
-            std::fs::write(&path, &f.after).map_err(|source| ValidateError::Write { path: f.path.clone(), source })?;
-        }
-        Ok(())
-    }
-
-    fn restore(&self, patch: &Patch) -> Result<(), ValidateError> {
-        for f in &patch.files {
-            let path = self.copy.path().join(&f.path);
-            let result = match &f.before {
-                Some(before) => std::fs::write(&path, before),
-                None => std::fs::remove_file(&path),
-            };
-            result.map_err(|source| ValidateError::Write { path: f.path.clone(), source })?;
-        }
-        Ok(())
-    }
-
-    /// Parses the changed files; `Some(run)` when one does not parse.
-    async fn syntax_check(&self, patch: &Patch) -> Result<Option<TestRun>, ValidateError> {
-        for check in super::syntax::checks(patch, self.copy.path()) {
-            let run = match self.execute(&check.command).await {
-                Ok(run) => run,
-                Err(ValidateError::Spawn { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-                    tracing::warn!("{}: its tool is not installed; the tests alone judge the patch", check.label);
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            if !run.passed() {
-                return Ok(Some(TestRun { outcome: Outcome::SyntaxError, command: check.label.into(), ..run }));
-            }
-        }
-        Ok(None)
-    }
-
-    async fn execute(&self, command: &TestCommand) -> Result<TestRun, ValidateError> {
+    async fn execute(&self, command: &TestCommand, timeout: Duration) -> Result<TestRun, ValidateError> {
         let display = command.display();
         let mut cmd = match command {
             TestCommand::Argv(argv) => {
@@ -126,7 +68,9 @@ impl LocalValidator {
                 cmd.env_remove(&key);
             }
         }
-        cmd.env("PYTHONDONTWRITEBYTECODE", "1").env("PY_COLORS", "0").env("NO_COLOR", "1");
+        for (key, value) in super::TEST_ENV {
+            cmd.env(key, value);
+        }
         let spawn_err = |source| ValidateError::Spawn { command: display.clone(), source };
         let (reader, writer) = std::io::pipe().map_err(spawn_err)?;
         cmd.stdout(writer.try_clone().map_err(spawn_err)?).stderr(writer);
@@ -138,7 +82,7 @@ impl LocalValidator {
         let sink = Arc::clone(&buffer);
         let drain = tokio::task::spawn_blocking(move || drain_into(reader, &sink));
         let pid = child.id();
-        let (status, timed_out) = match tokio::time::timeout(self.timeout, child.wait()).await {
+        let (status, timed_out) = match tokio::time::timeout(timeout, child.wait()).await {
             Ok(status) => (status.ok(), false),
             Err(_) => {
                 if let Some(pid) = pid {
@@ -150,23 +94,7 @@ impl LocalValidator {
         // A grandchild that escaped the group may hold the pipe open: do not wait for it forever.
         let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
         let bytes = buffer.lock().map(|b| b.clone()).unwrap_or_default();
-        let output = String::from_utf8_lossy(&bytes).into_owned();
-        let exit_code = status.and_then(|s| s.code());
-        let outcome = if timed_out {
-            Outcome::TimedOut
-        } else if exit_code == Some(0) {
-            Outcome::Passed
-        } else {
-            Outcome::Failed
-        };
-        Ok(TestRun {
-            command: display,
-            outcome,
-            exit_code,
-            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            tail: tail_lines(&output, 30),
-            output,
-        })
+        Ok(TestRun::ended(display, &bytes, status.and_then(|s| s.code()), timed_out, started))
     }
 }
 
@@ -200,67 +128,51 @@ fn kill_group(pid: u32) {
     }
 }
 
-fn copy_tree(from: &Path, to: &Path, rel: &Path, exclude: &[String]) -> Result<(), ValidateError> {
-    let err = |path: &Path, source| ValidateError::Copy { path: path.display().to_string(), source };
-    let dir = from.join(rel);
-    for entry in std::fs::read_dir(&dir).map_err(|e| err(&dir, e))? {
-        let entry = entry.map_err(|e| err(&dir, e))?;
-        let name = entry.file_name();
-        let child_rel: PathBuf = rel.join(&name);
-        let rel_str = child_rel.to_string_lossy();
-        if name.to_str().is_some_and(|n| SKIP_DIRS.contains(&n)) || exclude.iter().any(|e| rel_str == e.as_str()) {
-            continue;
-        }
-        let src = entry.path();
-        let dst = to.join(&child_rel);
-        let kind = entry.file_type().map_err(|e| err(&src, e))?;
-        if kind.is_symlink() {
-            let target = std::fs::read_link(&src).map_err(|e| err(&src, e))?;
-            std::os::unix::fs::symlink(target, &dst).map_err(|e| err(&dst, e))?;
-        } else if kind.is_dir() {
-            std::fs::create_dir_all(&dst).map_err(|e| err(&dst, e))?;
-            copy_tree(from, to, &child_rel, exclude)?;
-        } else if kind.is_file() {
-            std::fs::copy(&src, &dst).map_err(|e| err(&src, e))?;
-        }
-    }
-    Ok(())
-}
-
-impl Validator for LocalValidator {
+impl Sandbox for LocalSandbox {
     fn backend(&self) -> &'static str {
         "local"
     }
 
-    fn command(&self) -> String {
-        self.command.display()
+    fn root(&self) -> &Path {
+        self.copy.path()
     }
 
-    fn workdir(&self) -> Option<&Path> {
-        Some(self.copy.path())
-    }
-
-    fn run<'a>(&'a mut self, patch: Option<&'a Patch>) -> BoxFuture<'a, Result<TestRun, ValidateError>> {
+    fn put<'a>(&'a mut self, files: &'a [(&'a str, Option<&'a [u8]>)]) -> BoxFuture<'a, Result<(), ValidateError>> {
         Box::pin(async move {
-            let Some(patch) = patch else {
-                return self.execute(&self.command.clone()).await;
-            };
-            self.apply(patch)?;
-            let result = match self.syntax_check(patch).await {
-                Ok(Some(bad)) => Ok(bad),
-                Ok(None) => self.execute(&self.command.clone()).await,
-                Err(e) => Err(e),
-            };
-            self.restore(patch)?;
-            result
+            for (rel, content) in files {
+                let path = self.copy.path().join(rel);
+                let write = |source| ValidateError::Write { path: rel.to_string(), source };
+                match content {
+                    Some(bytes) => {
+                        if let Some(parent) = path.parent() {
+                            std::fs::create_dir_all(parent).map_err(write)?;
+                        }
+                        std::fs::write(&path, bytes).map_err(write)?;
+                    }
+                    None => match std::fs::remove_file(&path) {
+                        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(write(e)),
+                        _ => {}
+                    },
+                }
+            }
+            Ok(())
         })
+    }
+
+    fn exec<'a>(
+        &'a mut self,
+        command: &'a TestCommand,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<TestRun, ValidateError>> {
+        Box::pin(self.execute(command, timeout))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::repair::patch::FileChange;
+    use crate::repair::patch::{FileChange, Patch};
+    use crate::validate::{Outcome, Session, Validator};
 
     fn sh(line: &str) -> TestCommand {
         TestCommand::Shell(line.to_string())
@@ -272,22 +184,17 @@ mod tests {
         std::fs::write(ws.path().join("v.txt"), "old\n").unwrap();
         std::fs::create_dir_all(ws.path().join(".git")).unwrap();
         std::fs::create_dir_all(ws.path().join("results")).unwrap();
-        let mut v = LocalValidator::prepare(
-            ws.path(),
-            &["results".into()],
-            sh("grep -q new v.txt"),
-            Duration::from_secs(10),
-            vec![],
-        )
-        .unwrap();
-        assert!(!v.root().join(".git").exists());
-        assert!(!v.root().join("results").exists());
+        let mut v =
+            Session::local(ws.path(), &["results".into()], sh("grep -q new v.txt"), Duration::from_secs(10), vec![])
+                .unwrap();
+        assert!(!v.workdir().unwrap().join(".git").exists());
+        assert!(!v.workdir().unwrap().join("results").exists());
         assert_eq!(v.run(None).await.unwrap().outcome, Outcome::Failed);
         let patch = Patch {
             files: vec![FileChange { path: "v.txt".into(), before: Some("old\n".into()), after: "new\n".into() }],
         };
         assert_eq!(v.run(Some(&patch)).await.unwrap().outcome, Outcome::Passed);
-        assert_eq!(std::fs::read_to_string(v.root().join("v.txt")).unwrap(), "old\n", "copy restored");
+        assert_eq!(std::fs::read_to_string(v.workdir().unwrap().join("v.txt")).unwrap(), "old\n", "copy restored");
         assert_eq!(std::fs::read_to_string(ws.path().join("v.txt")).unwrap(), "old\n", "workspace untouched");
     }
 
@@ -295,8 +202,7 @@ mod tests {
     async fn kills_at_the_time_limit() {
         let ws = tempfile::tempdir().unwrap();
         let mut v =
-            LocalValidator::prepare(ws.path(), &[], sh("sleep 30 & sleep 30"), Duration::from_millis(300), vec![])
-                .unwrap();
+            Session::local(ws.path(), &[], sh("sleep 30 & sleep 30"), Duration::from_millis(300), vec![]).unwrap();
         let started = Instant::now();
         let run = v.run(None).await.unwrap();
         assert_eq!(run.outcome, Outcome::TimedOut);
@@ -308,14 +214,9 @@ mod tests {
         let ws = tempfile::tempdir().unwrap();
         // The variable is read from this process's environment; a value equal to a
         // configured secret is withheld whatever its name.
-        let mut v = LocalValidator::prepare(
-            ws.path(),
-            &[],
-            sh("env"),
-            Duration::from_secs(10),
-            vec![std::env::var("HOME").unwrap()],
-        )
-        .unwrap();
+        let mut v =
+            Session::local(ws.path(), &[], sh("env"), Duration::from_secs(10), vec![std::env::var("HOME").unwrap()])
+                .unwrap();
         let run = v.run(None).await.unwrap();
         assert!(run.passed());
         assert!(
@@ -329,8 +230,7 @@ mod tests {
     async fn syntax_errors_stop_before_the_tests() {
         let ws = tempfile::tempdir().unwrap();
         std::fs::write(ws.path().join("m.py"), "x = 1\n").unwrap();
-        let mut v =
-            LocalValidator::prepare(ws.path(), &[], sh("echo ran-tests"), Duration::from_secs(10), vec![]).unwrap();
+        let mut v = Session::local(ws.path(), &[], sh("echo ran-tests"), Duration::from_secs(10), vec![]).unwrap();
         let patch = Patch {
             files: vec![FileChange { path: "m.py".into(), before: Some("x = 1\n".into()), after: "def f(:\n".into() }],
         };
@@ -343,8 +243,7 @@ mod tests {
     #[tokio::test]
     async fn go_and_javascript_syntax_errors_stop_before_the_tests() {
         let ws = tempfile::tempdir().unwrap();
-        let mut v =
-            LocalValidator::prepare(ws.path(), &[], sh("echo ran-tests"), Duration::from_secs(20), vec![]).unwrap();
+        let mut v = Session::local(ws.path(), &[], sh("echo ran-tests"), Duration::from_secs(20), vec![]).unwrap();
         let cases = [
             (
                 "gofmt",

@@ -7,6 +7,7 @@
 mod action;
 mod cli;
 mod corpus;
+mod docker;
 mod fix;
 mod github;
 mod pulls;

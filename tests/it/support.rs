@@ -194,7 +194,8 @@ pub async fn self_heal(args: &[&str], env: &[(&str, &str)], cwd: &Path) -> Outpu
             cmd.env(key, v);
         }
     }
-    cmd.env("NO_COLOR", "1");
+    // Tests choose docker validation explicitly (tests/it/docker.rs); everything else is local.
+    cmd.env("NO_COLOR", "1").env("VALIDATION", "local");
     for (k, v) in env {
         cmd.env(k, v);
     }
