@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::config::Settings;
+use crate::config::{Settings, ValidationBackend};
 use crate::validate::TestCommand;
 
 /// The verdict of one check.
@@ -85,12 +85,25 @@ pub async fn run(
         Ok(()) => line("results folder writable", Verdict::Pass, results.display().to_string()),
         Err(e) => line("results folder writable", Verdict::Fail, format!("{}: {e}", results.display())),
     });
-    out.push(match command {
-        Some(TestCommand::Argv(argv)) if on_path(&argv[0]) => line("test command", Verdict::Pass, argv.join(" ")),
-        Some(TestCommand::Argv(argv)) => line("test command", Verdict::Fail, format!("{} is not on PATH", argv[0])),
-        Some(TestCommand::Shell(cmd)) => line("test command", Verdict::Pass, format!("sh -c {cmd:?}")),
-        None => line("test command", Verdict::Fail, "none given: put it after `--` or set TEST_COMMAND"),
+    let project = crate::validate::detect::project(workspace, None);
+    let in_container = settings.validation != ValidationBackend::Local;
+    out.push(match (command, &project) {
+        // In a container the program need not be on this machine's PATH.
+        (Some(TestCommand::Argv(argv)), _) if in_container || on_path(&argv[0]) => {
+            line("test command", Verdict::Pass, TestCommand::Argv(argv.clone()).display())
+        }
+        (Some(TestCommand::Argv(argv)), _) => {
+            line("test command", Verdict::Fail, format!("{} is not on PATH", argv[0]))
+        }
+        (Some(TestCommand::Shell(cmd)), _) => line("test command", Verdict::Pass, format!("sh -c {cmd:?}")),
+        (None, Some(p)) => {
+            line("test command", Verdict::Pass, format!("detected: {} ({})", p.command.display(), p.language))
+        }
+        (None, None) => {
+            line("test command", Verdict::Fail, "none given and none detected: put it after `--` or set TEST_COMMAND")
+        }
     });
+    out.push(validation_check(settings, project.as_ref()).await);
     out.push(if on_path("python3") {
         line("python3", Verdict::Pass, "used for syntax checks and the rule tier")
     } else {
@@ -109,6 +122,36 @@ pub async fn run(
         line("GitHub token", Verdict::Skip, "not needed: GIT_ENABLED=false")
     });
     out
+}
+
+/// Whether the validation backend `VALIDATION` asks for can be had.
+async fn validation_check(settings: &Settings, project: Option<&crate::validate::detect::Project>) -> CheckLine {
+    const NAME: &str = "validation";
+    if settings.validation == ValidationBackend::Local {
+        return line(NAME, Verdict::Pass, "local: a scratch copy on this machine");
+    }
+    let image = settings
+        .validation_image
+        .clone()
+        .unwrap_or_else(|| project.map_or(crate::validate::detect::DEFAULT_IMAGE, |p| p.image).to_string());
+    let strict = settings.validation == ValidationBackend::Docker;
+    let docker = match crate::validate::docker::connect().await {
+        Ok(d) => d,
+        Err(e) if strict => return line(NAME, Verdict::Fail, e.to_string()),
+        Err(e) => return line(NAME, Verdict::Warn, format!("{e}: VALIDATION=auto will validate locally")),
+    };
+    if docker.inspect_image(&image).await.is_ok() {
+        line(NAME, Verdict::Pass, format!("docker: the engine answers and has {image}"))
+    } else {
+        line(
+            NAME,
+            Verdict::Warn,
+            format!(
+                "docker: the engine answers but {image} is not there yet: it will be pulled{}",
+                if strict { "" } else { " (VALIDATION=auto validates locally if that fails)" }
+            ),
+        )
+    }
 }
 
 /// Asks the endpoint for its model list: proves the URL, the network path and the key.

@@ -254,23 +254,44 @@ pub fn scoped(framework: Option<&str>, failures: &[Failure], full: &TestCommand)
             words.extend(tests.iter().map(|t| t.to_string()));
             Some(TestCommand::Argv(words))
         }
+        "jest" | "vitest" => {
+            let names: Vec<String> = tests
+                .iter()
+                .map(|t| t.split([' ']).filter(|w| !matches!(*w, "›" | ">")).collect::<Vec<_>>().join(" "))
+                .collect();
+            if names.iter().any(|n| n.is_empty() || n.chars().any(char::is_control)) {
+                return None;
+            }
+            let pattern = format!("^(?:{})$", names.iter().map(|n| regex::escape(n)).collect::<Vec<_>>().join("|"));
+            let mut words = simple_words(full);
+            match words.first().map(String::as_str) {
+                Some("npm") => words.extend(["--".to_string(), "-t".into()]),
+                Some("yarn" | "pnpm") => words.push("-t".into()),
+                _ if words.iter().any(|w| w.ends_with("jest") || w.ends_with("vitest")) => words.push("-t".into()),
+                _ => words = vec!["npx".into(), framework?.to_string(), "-t".into()],
+            }
+            words.push(pattern);
+            Some(TestCommand::Argv(words))
+        }
         _ => None,
+    }
+}
+
+/// The words of a command, or none for a shell line with more than plain words in it.
+fn simple_words(full: &TestCommand) -> Vec<String> {
+    match full {
+        TestCommand::Argv(a) => a.clone(),
+        TestCommand::Shell(line) if !line.contains(['&', ';', '|', '$', '`', '(', '\'', '"', '<', '>']) => {
+            line.split_whitespace().map(String::from).collect()
+        }
+        TestCommand::Shell(_) => Vec::new(),
     }
 }
 
 /// The words that start pytest in the suite's command (`pytest`, `python -m pytest`,
 /// `.venv/bin/pytest`), or `python3 -m pytest` when the command does not show them.
 fn pytest_runner(full: &TestCommand) -> Vec<String> {
-    let words: Vec<String> = match full {
-        TestCommand::Argv(a) => a.clone(),
-        TestCommand::Shell(line) => {
-            if line.contains(['&', ';', '|', '$', '`', '(', '\'', '"']) {
-                Vec::new()
-            } else {
-                line.split_whitespace().map(String::from).collect()
-            }
-        }
-    };
+    let words = simple_words(full);
     match words.iter().position(|w| w == "pytest" || w.ends_with("/pytest")) {
         Some(i) if words[..i].iter().all(|w| !w.contains('=')) => words[..=i].to_vec(),
         _ => ["python3", "-m", "pytest"].map(String::from).to_vec(),
@@ -380,6 +401,14 @@ mod tests {
             words(&scoped(Some("gradle"), &java, &TestCommand::Argv(vec!["./gradlew".into()])).unwrap()),
             "./gradlew --no-daemon test --tests CalcTest.testAdd"
         );
+        let jest = [failure("pricing › with tax › adds 1.5%", None), failure("cart › empties", None)];
+        let npm = TestCommand::Argv(vec!["npm".into(), "test".into()]);
+        assert_eq!(
+            words(&scoped(Some("jest"), &jest, &npm).unwrap()),
+            r"npm test -- -t '^(?:pricing with tax adds 1\.5%|cart empties)$'"
+        );
+        let custom = TestCommand::Shell("make check".into());
+        assert!(words(&scoped(Some("vitest"), &jest, &custom).unwrap()).starts_with("npx vitest -t "));
         let rust = [failure("tests::adds", None)];
         assert_eq!(words(&scoped(Some("cargo test"), &rust, &full).unwrap()), "cargo test -- tests::adds");
     }

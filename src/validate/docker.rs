@@ -94,30 +94,48 @@ pub async fn containers(docker: &Docker) -> Result<Vec<(String, String, String)>
         .collect())
 }
 
-/// The label naming the machine (or container) of the owning process.
+/// The label naming where the owner's process id is valid (see [`pid_scope`]).
 const HOST_LABEL: &str = "dev.self-heal.host";
 
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default()
+/// Where process ids mean the same thing: the host name and the pid namespace. The
+/// host name alone is not enough: a container on the host network shares it, with
+/// process ids of its own. Empty when either cannot be read.
+fn pid_scope() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string());
+    let namespace = std::fs::read_link("/proc/self/ns/pid").map(|p| p.display().to_string());
+    match (host, namespace) {
+        (Ok(h), Ok(n)) if !h.is_empty() => format!("{h}.{}", n.trim_start_matches("pid:[").trim_end_matches(']')),
+        _ => String::new(),
+    }
 }
 
-/// Removes validation containers whose owner is gone: those made on this host (the
-/// same machine or action container, so the same process ids) by a process that no
-/// longer exists. Another live session's container is never touched, whatever its state.
-async fn remove_leftovers(docker: &Docker) {
-    let filters = HashMap::from([("label", vec![format!("{HOST_LABEL}={}", hostname())])]);
+/// Validation containers whose owner is gone: made in this pid scope (the same host
+/// and pid namespace, so the same process ids) by a process that no longer exists.
+/// Another live session's container is never among them, whatever its state.
+pub async fn orphans(docker: &Docker) -> Vec<String> {
+    let scope = pid_scope();
+    if scope.is_empty() {
+        return Vec::new();
+    }
+    let filters = HashMap::from([("label", vec![format!("{HOST_LABEL}={scope}")])]);
     let Ok(list) =
         docker.list_containers(Some(ListContainersOptionsBuilder::new().all(true).filters(&filters).build())).await
     else {
-        return;
+        return Vec::new();
     };
-    for c in list {
-        let pid = c.labels.as_ref().and_then(|l| l.get(PID_LABEL)).and_then(|p| p.parse::<u32>().ok());
-        let owner_gone = pid.is_some_and(|p| !Path::new(&format!("/proc/{p}")).exists());
-        if let (true, Some(id)) = (owner_gone, c.id) {
-            info!(container = %short(&id), "removing a validation container its self-heal left behind");
-            let _ = docker.remove_container(&id, Some(RemoveContainerOptionsBuilder::new().force(true).build())).await;
-        }
+    list.into_iter()
+        .filter(|c| {
+            let pid = c.labels.as_ref().and_then(|l| l.get(PID_LABEL)).and_then(|p| p.parse::<u32>().ok());
+            pid.is_some_and(|p| !Path::new(&format!("/proc/{p}")).exists())
+        })
+        .filter_map(|c| c.id)
+        .collect()
+}
+
+async fn remove_leftovers(docker: &Docker) {
+    for id in orphans(docker).await {
+        info!(container = %short(&id), "removing a validation container its self-heal left behind");
+        let _ = docker.remove_container(&id, Some(RemoveContainerOptionsBuilder::new().force(true).build())).await;
     }
 }
 
@@ -169,7 +187,7 @@ impl DockerSandbox {
         let labels = HashMap::from([
             (LABEL.to_string(), "1".to_string()),
             (PID_LABEL.to_string(), std::process::id().to_string()),
-            (HOST_LABEL.to_string(), hostname()),
+            (HOST_LABEL.to_string(), pid_scope()),
         ]);
         let memory = i64::try_from(opts.memory_mb.saturating_mul(1024 * 1024)).unwrap_or(i64::MAX);
         let body = ContainerCreateBody {

@@ -42,6 +42,7 @@ async fn check_prints_pass_and_fail_lines() {
     assert!(out.stdout.contains("PASS  model endpoint"), "{}", out.stdout);
     assert!(out.stdout.contains("PASS  results folder writable"));
     assert!(out.stdout.contains("WARN  git repository"));
+    assert!(out.stdout.contains("PASS  validation"), "{}", out.stdout);
     assert!(!out.stdout.contains("sk-test-standin"));
     let out = self_heal(&["check", "--", "no-such-runner-xyz"], &[("GIT_ENABLED", "true")], dir.path()).await;
     assert_eq!(out.code, 2, "{}", out.stdout);
@@ -49,6 +50,25 @@ async fn check_prints_pass_and_fail_lines() {
     assert!(out.stdout.contains("FAIL  git repository"));
     assert!(out.stdout.contains("FAIL  GitHub token"));
     server.assert_done();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_reports_a_docker_engine_that_does_not_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let nowhere = format!("unix://{}/no-engine.sock", dir.path().display());
+    let docker = [("VALIDATION", "docker"), ("DOCKER_HOST", nowhere.as_str())];
+    let out = self_heal(&["check", "--", "true"], &docker, dir.path()).await;
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(out.stdout.contains("FAIL  validation"), "{}", out.stdout);
+    assert!(out.stdout.contains("no-engine.sock"), "{}", out.stdout);
+    let auto = [("VALIDATION", "auto"), ("DOCKER_HOST", nowhere.as_str())];
+    let out = self_heal(&["check", "--", "true"], &auto, dir.path()).await;
+    assert!(out.stdout.contains("WARN  validation") && out.stdout.contains("validate locally"), "{}", out.stdout);
+    // And a repair under auto then validates locally, saying so.
+    let out = self_heal(&["fix", "--json", "--", "true"], &auto, dir.path()).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.json()["validation"]["backend"], "local");
+    assert!(out.stderr.contains("instead (VALIDATION=auto)"), "{}", out.stderr);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -5,7 +5,6 @@
 //! container's environment and network. After each, no container of a finished
 //! self-heal may be left on the engine.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -36,10 +35,9 @@ pub async fn docker_or_skip(test: &str) -> bool {
 }
 
 /// Validation containers whose owning process is gone: there must never be any.
-async fn leftovers() -> Vec<(String, String, String)> {
+async fn leftovers() -> Vec<String> {
     let docker = self_heal::validate::docker::connect().await.unwrap();
-    let all = self_heal::validate::docker::containers(&docker).await.unwrap();
-    all.into_iter().filter(|(_, _, pid)| !Path::new(&format!("/proc/{pid}")).exists()).collect()
+    self_heal::validate::docker::orphans(&docker).await
 }
 
 /// Containers owned by process `pid`.
@@ -75,7 +73,7 @@ async fn a_repair_is_validated_in_a_warm_container() {
     assert_eq!(r["failures"][0]["file"], "timesheet.py", "{:#}", r["failures"]);
     assert!(c.file("timesheet.py").contains(&c.spec.find), "the fix was written to the live workspace");
     assert!(out.stderr.contains("validation container removed"), "{}", out.stderr);
-    assert_eq!(leftovers().await, vec![]);
+    assert_eq!(leftovers().await, Vec::<String>::new());
 }
 
 const CALC: &str = "def add(a, b):\n    return a - b\n\n\ndef double(a):\n    return add(a, a)\n";
@@ -115,7 +113,7 @@ async fn a_patch_that_passes_the_failing_test_but_breaks_another_is_rejected() {
     assert_eq!(r["validation"]["command"], "python3 -m pytest -q -p no:cacheprovider");
     assert_eq!(file(ws.path(), "calc.py"), CALC.replace("a - b", "a + b"));
     server.assert_done();
-    assert_eq!(leftovers().await, vec![]);
+    assert_eq!(leftovers().await, Vec::<String>::new());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -142,7 +140,7 @@ async fn a_hanging_run_is_killed_at_the_time_limit() {
     assert_eq!(r["validation"]["before"]["outcome"], "timed_out", "{r:#}");
     assert!(r["reason"].as_str().unwrap().contains("did not finish within 3s"), "{}", r["reason"]);
     assert!(started.elapsed() < Duration::from_secs(120), "took {:?}", started.elapsed());
-    assert_eq!(leftovers().await, vec![]);
+    assert_eq!(leftovers().await, Vec::<String>::new());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -180,7 +178,7 @@ async fn an_interrupted_run_removes_its_container() {
     assert_eq!(status.code(), Some(130), "stderr:\n{stderr}");
     assert!(stderr.contains("interrupted by SIGINT"), "{stderr}");
     assert_eq!(owned_by(pid).await, Vec::<String>::new(), "the container outlived its run");
-    assert_eq!(leftovers().await, vec![]);
+    assert_eq!(leftovers().await, Vec::<String>::new());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -213,7 +211,7 @@ async fn the_container_gets_no_secret_and_no_network() {
     }
     let interfaces: Vec<&str> = seen.lines().filter(|l| !l.contains('=')).collect();
     assert_eq!(interfaces, ["lo"], "only loopback while tests run: {seen}");
-    assert_eq!(leftovers().await, vec![]);
+    assert_eq!(leftovers().await, Vec::<String>::new());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -239,5 +237,25 @@ async fn auto_picks_docker_when_the_image_is_there_and_local_when_not() {
             .await;
     assert_eq!(strict.code, 2, "{}", strict.stderr);
     assert!(strict.stderr.contains("could not pull the image self-heal/no-such-image:none"), "{}", strict.stderr);
-    assert_eq!(leftovers().await, vec![]);
+    assert_eq!(leftovers().await, Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_reports_the_engine_and_the_image() {
+    let test = "check_reports_the_engine_and_the_image";
+    if !docker_or_skip(test).await {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("test_x.py"), "def test_x():\n    pass\n").unwrap();
+    let out = self_heal(&["check"], &DOCKER, dir.path()).await;
+    assert!(out.stdout.contains("PASS  validation") && out.stdout.contains(TEST_IMAGE), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("PASS  test command") && out.stdout.contains("detected: python3 -m pytest"),
+        "{}",
+        out.stdout
+    );
+    let missing = [("VALIDATION", "docker"), ("VALIDATION_IMAGE", "self-heal/no-such-image:none")];
+    let out = self_heal(&["check"], &missing, dir.path()).await;
+    assert!(out.stdout.contains("WARN  validation") && out.stdout.contains("will be pulled"), "{}", out.stdout);
 }
