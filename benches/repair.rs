@@ -96,6 +96,7 @@ async fn main() {
         settings: &settings,
         prompts: Prompts::builtin(),
         interactive: false,
+        source: String::new(),
     };
     let model = Scripted {
         replies: Mutex::new(vec![

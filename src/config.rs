@@ -256,6 +256,21 @@ impl ModelSettings {
     }
 }
 
+/// Where the web approval page is served and how long it waits.
+#[derive(Debug, Clone)]
+pub struct WebApprovalSettings {
+    /// `WEB_APPROVAL_ENABLED`: ask on a web page instead of the terminal.
+    pub enabled: bool,
+    /// `WEB_APPROVAL_HOST`: the interface to listen on (127.0.0.1 unless set).
+    pub host: String,
+    /// `WEB_APPROVAL_PORT` (0: any free port).
+    pub port: u16,
+    /// `WEB_APPROVAL_TIMEOUT`: no decision by then is a rejection.
+    pub timeout: Duration,
+    /// `WEB_APPROVAL_OPEN_BROWSER`: open the page in a browser when one is at hand.
+    pub open_browser: bool,
+}
+
 /// The public OpenAI endpoint, used when `OPENAI_BASE_URL` is unset.
 pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
 
@@ -278,6 +293,8 @@ pub struct Settings {
     pub require_approval: bool,
     /// `AUTO_APPROVE_PATCHES`: approval is given in advance.
     pub auto_approve: bool,
+    /// The web approval page (`WEB_APPROVAL_*`).
+    pub web_approval: WebApprovalSettings,
     /// `OFFLINE_MODE`: no network calls to GitHub.
     pub offline: bool,
     /// `LOG_PARSER_LANGUAGE`: force a parser instead of detecting one.
@@ -366,6 +383,17 @@ impl Settings {
             git_enabled: raw.bool("GIT_ENABLED", false)?,
             require_approval: raw.bool("REQUIRE_APPROVAL", false)?,
             auto_approve: raw.bool("AUTO_APPROVE_PATCHES", false)?,
+            web_approval: WebApprovalSettings {
+                enabled: raw.bool("WEB_APPROVAL_ENABLED", false)?,
+                host: raw.get("WEB_APPROVAL_HOST").unwrap_or("127.0.0.1").to_string(),
+                port: u16::try_from(raw.number("WEB_APPROVAL_PORT", 8765, 0)?).map_err(|_| ConfigError::Invalid {
+                    name: "WEB_APPROVAL_PORT",
+                    value: raw.get("WEB_APPROVAL_PORT").unwrap_or("").to_string(),
+                    expected: "a port number (0-65535)",
+                })?,
+                timeout: Duration::from_secs(raw.number("WEB_APPROVAL_TIMEOUT", 600, 1)?),
+                open_browser: raw.bool("WEB_APPROVAL_OPEN_BROWSER", true)?,
+            },
             offline: raw.bool("OFFLINE_MODE", false)?,
             log_parser_language: raw.get("LOG_PARSER_LANGUAGE").map(|v| v.to_ascii_lowercase()),
             validation: raw
@@ -442,6 +470,11 @@ pub const SETTING_NAMES: &[&str] = &[
     "MAX_TOKENS_PER_RUN",
     "REQUIRE_APPROVAL",
     "AUTO_APPROVE_PATCHES",
+    "WEB_APPROVAL_ENABLED",
+    "WEB_APPROVAL_HOST",
+    "WEB_APPROVAL_PORT",
+    "WEB_APPROVAL_TIMEOUT",
+    "WEB_APPROVAL_OPEN_BROWSER",
     "LOG_PARSER_LANGUAGE",
     "GITHUB_TOKEN",
     "GIT_ENABLED",

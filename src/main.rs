@@ -41,6 +41,45 @@ enum Command {
     /// Read a failed GitHub Actions run (from the job's event, --run-id, or the
     /// newest failure) and analyse its logs; outside Actions, list failed runs.
     Run(RunArgs),
+    /// Serve the approval page for the patches runs left pending in the results folder.
+    #[command(name = "approve-ui")]
+    ApproveUi(ApproveArgs),
+    /// Write a patch approved on the approval page to the workspace.
+    Apply(ApplyArgs),
+}
+
+#[derive(Args)]
+struct ApproveArgs {
+    /// The project whose results folder holds the pending patches.
+    #[arg(long, default_value = ".")]
+    workspace: PathBuf,
+    /// Results folder (RESULTS_DIR), relative to the workspace unless absolute.
+    #[arg(long)]
+    results_dir: Option<PathBuf>,
+    /// Interface to listen on (WEB_APPROVAL_HOST, default 127.0.0.1).
+    #[arg(long)]
+    host: Option<String>,
+    /// Port (WEB_APPROVAL_PORT, default 8765; 0 for any free port).
+    #[arg(long)]
+    port: Option<u16>,
+    /// Seconds to wait for the decisions (WEB_APPROVAL_TIMEOUT).
+    #[arg(long)]
+    timeout: Option<u64>,
+    /// Do not open a browser (WEB_APPROVAL_OPEN_BROWSER=false).
+    #[arg(long)]
+    no_browser: bool,
+}
+
+#[derive(Args)]
+struct ApplyArgs {
+    /// The pending patch's id (the run id `self-heal approve-ui` shows).
+    id: String,
+    /// The project to write to (default: the one the patch was made for).
+    #[arg(long)]
+    workspace: Option<PathBuf>,
+    /// Results folder (RESULTS_DIR), relative to the workspace unless absolute.
+    #[arg(long)]
+    results_dir: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -211,6 +250,8 @@ async fn main() -> ExitCode {
             Command::Demo(args) => run_demo(args, json, &cwd).await,
             Command::Analyze(args) => run_analyze(args, json),
             Command::Run(args) => run_ci(args, json, &cwd).await,
+            Command::ApproveUi(args) => run_approve_ui(args, json, &cwd).await,
+            Command::Apply(args) => run_apply(args, json, &cwd),
         }
     };
     // On a signal the work is dropped where it stands: its validation container is
@@ -374,8 +415,8 @@ async fn fix(args: FixArgs, json: bool, cwd: &Path) -> ExitCode {
         Err(e) => return usage_error(&e),
     };
     let command = test_command(&args.test_command, &settings);
-    let interactive = std::io::stdin().is_terminal();
-    match pipeline::fix(&args.common.workspace, command, None, &settings, cwd, interactive).await {
+    let origin = pipeline::Origin { interactive: std::io::stdin().is_terminal(), source: String::new() };
+    match pipeline::fix(&args.common.workspace, command, None, &settings, cwd, origin).await {
         Ok(result) => finish(&result, json, &settings),
         Err(e) => usage_error(&settings_mask(&settings, &e.to_string())),
     }
@@ -519,7 +560,7 @@ async fn run_demo(args: DemoArgs, json: bool, cwd: &Path) -> ExitCode {
     }
     let command =
         TestCommand::Argv(["python3", "-m", "pytest", "-q", "-p", "no:cacheprovider"].map(String::from).to_vec());
-    let result = pipeline::fix(dir.path(), Some(command), None, &settings, cwd, false).await;
+    let result = pipeline::fix(dir.path(), Some(command), None, &settings, cwd, pipeline::Origin::default()).await;
     let code = match result {
         Ok(r) => finish(&r, json, &settings),
         Err(e) => usage_error(&settings_mask(&settings, &e.to_string())),
@@ -556,4 +597,80 @@ fn run_analyze(args: AnalyzeArgs, json: bool) -> ExitCode {
         }
     }
     ExitCode::from(exit::OK)
+}
+
+/// The store of pending patches for `workspace` and the results folder flag.
+fn approval_store(workspace: &Path, results_dir: Option<&Path>, settings: &Settings) -> approval::Store {
+    let dir = pipeline::results_dir(workspace, results_dir.unwrap_or(&settings.results_dir));
+    approval::Store::new(dir, self_heal::secrets::Masker::new(settings.secret_values()))
+}
+
+async fn run_approve_ui(args: ApproveArgs, json: bool, cwd: &Path) -> ExitCode {
+    let mut settings = match settings_for(None, cwd) {
+        Ok(s) => s,
+        Err(e) => return usage_error(&e),
+    };
+    let web = &mut settings.web_approval;
+    if let Some(h) = args.host {
+        web.host = h;
+    }
+    if let Some(p) = args.port {
+        web.port = p;
+    }
+    if let Some(t) = args.timeout {
+        web.timeout = std::time::Duration::from_secs(t.max(1));
+    }
+    web.open_browser &= !args.no_browser;
+    let store = approval_store(&args.workspace, args.results_dir.as_deref(), &settings);
+    match approval::review(&store, &(&settings.web_approval).into()).await {
+        Ok(served) => {
+            let left = served.iter().filter(|p| p.status == approval::PatchStatus::Pending).count();
+            if json {
+                let list: Vec<_> = served
+                    .iter()
+                    .map(|p| serde_json::json!({"id": p.id, "status": p.status, "decision": p.decision}))
+                    .collect();
+                out!("{}", settings_mask(&settings, &serde_json::json!({"patches": list}).to_string()));
+            } else if served.is_empty() {
+                eprintln!("no pending patches in {}", store.dir().join(approval::store::PENDING_DIR).display());
+            } else {
+                for p in &served {
+                    let next = if p.status == approval::PatchStatus::Approved {
+                        format!(": write it with `self-heal apply {}`", p.id)
+                    } else {
+                        String::new()
+                    };
+                    eprintln!("{} {}{next}", p.id, p.status.as_str());
+                }
+            }
+            ExitCode::from(if left == 0 { exit::OK } else { exit::NOT_REPAIRED })
+        }
+        Err(e) => usage_error(&e.to_string()),
+    }
+}
+
+fn run_apply(args: ApplyArgs, json: bool, cwd: &Path) -> ExitCode {
+    let settings = match settings_for(None, cwd) {
+        Ok(s) => s,
+        Err(e) => return usage_error(&e),
+    };
+    let base = args.workspace.clone().unwrap_or_else(|| PathBuf::from("."));
+    let store = approval_store(&base, args.results_dir.as_deref(), &settings);
+    match approval::apply(&store, &args.id, args.workspace.as_deref(), &settings.allowed_path_prefixes) {
+        Ok(p) => {
+            if json {
+                out!("{}", serde_json::json!({"id": p.id, "status": p.status, "files": p.paths()}));
+            } else {
+                eprintln!("applied patch {} to {}: {}", p.id, p.workspace, p.paths().join(", "));
+            }
+            ExitCode::from(exit::OK)
+        }
+        Err(
+            e @ approval::ApplyError::Store(approval::StoreError::NotFound { .. } | approval::StoreError::BadId { .. }),
+        ) => usage_error(&e.to_string()),
+        Err(e) => {
+            eprintln!("error: {}", settings_mask(&settings, &e.to_string()));
+            ExitCode::from(exit::NOT_REPAIRED)
+        }
+    }
 }

@@ -45,6 +45,11 @@ impl Masker {
         Self { literals }
     }
 
+    /// Whether the text holds one of the literal secret values.
+    pub fn has_literal(&self, text: &str) -> bool {
+        self.literals.iter().any(|lit| text.contains(lit.as_str()))
+    }
+
     /// The text with every secret replaced by `***`.
     pub fn mask(&self, text: &str) -> String {
         let mut out = text.to_string();
@@ -60,6 +65,34 @@ impl Masker {
         }
         out
     }
+}
+
+/// `bytes` random bytes from the kernel as lowercase hex: for session tokens
+/// and delimiters that nothing outside the process may guess.
+pub fn random_hex(bytes: usize) -> String {
+    use std::io::Read;
+    let mut buf = vec![0u8; bytes];
+    let from_kernel = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut buf)).is_ok();
+    if !from_kernel {
+        // No /dev/urandom (a bare chroot): the standard library's per-process
+        // random hasher keys, mixed with the clock.
+        use std::hash::{BuildHasher, Hasher};
+        for chunk in buf.chunks_mut(8) {
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u128(
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()),
+            );
+            let n = chunk.len();
+            chunk.copy_from_slice(&h.finish().to_le_bytes()[..n]);
+        }
+    }
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Compares two strings in time that depends only on their lengths, so a
+/// session token cannot be guessed byte by byte from response times.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]

@@ -222,7 +222,8 @@ async fn repair(
             "the failing commit is unknown or the workspace is not a git repository: repairing the tree as it is"
         );
     }
-    let fix = crate::pipeline::fix(&opts.workspace, Some(command), framework, settings, &opts.cwd, false).await?;
+    let origin = crate::pipeline::Origin { interactive: false, source: run_source(result) };
+    let fix = crate::pipeline::fix(&opts.workspace, Some(command), framework, settings, &opts.cwd, origin).await?;
     let repaired = fix.status == crate::pipeline::Status::Repaired && fix.applied;
     if repaired
         && settings.git_enabled
@@ -276,5 +277,24 @@ fn commit_message(ci: &CiResult, fix: &crate::pipeline::RunResult) -> String {
         if fix.tier == Some(crate::pipeline::Tier::Rule) { "rule" } else { "model" },
         fix.attempts
     ));
+    text
+}
+
+/// The failed run in words, for the approval page: `workflow run 4242 (Test Pipeline) on main at 1a2b3c4`.
+fn run_source(result: &CiResult) -> String {
+    let Some(run) = &result.run else {
+        return format!("workflow run {}", result.run_id.map(|id| id.to_string()).unwrap_or_else(|| "?".into()));
+    };
+    let mut text = format!("workflow run {}", run.id);
+    if let Some(name) = &run.name {
+        text.push_str(&format!(" ({name})"));
+    }
+    if let Some(branch) = &run.head_branch {
+        text.push_str(&format!(" on {branch}"));
+    }
+    text.push_str(&format!(" at {}", run.head_sha.get(..7).unwrap_or(&run.head_sha)));
+    if let Some(url) = &run.html_url {
+        text.push_str(&format!(": {url}"));
+    }
     text
 }

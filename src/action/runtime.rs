@@ -85,7 +85,7 @@ pub fn output_file_text(outputs: &[(&str, String)], masker: &Masker) -> String {
     for (name, value) in outputs {
         let value = masker.mask(value);
         let delimiter = loop {
-            let candidate = format!("ghadelimiter_{}", random_hex());
+            let candidate = format!("ghadelimiter_{}", crate::secrets::random_hex(16));
             if !value.contains(&candidate) {
                 break candidate;
             }
@@ -93,19 +93,6 @@ pub fn output_file_text(outputs: &[(&str, String)], masker: &Masker) -> String {
         let _ = writeln!(out, "{name}<<{delimiter}\n{value}\n{delimiter}");
     }
     out
-}
-
-/// 128 random bits as hex, from the kernel (via the standard library's hasher seed
-/// and the clock, mixed): enough that a value cannot guess the delimiter.
-fn random_hex() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut parts = [0u64; 2];
-    for part in &mut parts {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
-        *part = h.finish();
-    }
-    format!("{:016x}{:016x}", parts[0], parts[1])
 }
 
 /// The job summary (Markdown): what failed, the diagnosis, the diff, the validation, the pull request, the tokens.

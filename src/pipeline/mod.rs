@@ -231,6 +231,9 @@ pub struct RunResult {
     pub duration_ms: u64,
     /// Where the record was written.
     pub results_file: Option<String>,
+    /// The human decision, when approval was required (`REQUIRE_APPROVAL`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval: Option<crate::approval::Asked>,
     /// The run could not proceed because of how it was set up (exit code 2).
     #[serde(skip)]
     pub setup_error: bool,
@@ -246,6 +249,17 @@ pub struct FixRequest<'a> {
     pub prompts: Prompts,
     /// Whether to ask on the terminal when approval is required.
     pub interactive: bool,
+    /// What failed, in words, for the approval page (`self-heal fix: pytest`, a workflow run).
+    pub source: String,
+}
+
+/// Who asked for the repair: whether a terminal may be asked, and what failed in words.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    /// Whether to ask on the terminal when approval is required.
+    pub interactive: bool,
+    /// What failed, for the approval page; empty: the test command and workspace.
+    pub source: String,
 }
 
 /// A run that could not be set up at all (before any test ran).
@@ -328,6 +342,7 @@ pub async fn run(
             started_at: report::now_rfc3339(),
             duration_ms: 0,
             results_file: None,
+            approval: None,
             setup_error: false,
         },
         usage: Usage::default(),
@@ -452,7 +467,7 @@ pub async fn fix(
     framework: Option<&str>,
     settings: &Settings,
     cwd: &Path,
-    interactive: bool,
+    origin: Origin,
 ) -> Result<RunResult, SetupError> {
     let workspace =
         workspace.canonicalize().map_err(|source| SetupError::Workspace { path: workspace.to_path_buf(), source })?;
@@ -479,7 +494,12 @@ pub async fn fix(
         settings,
     })
     .await?;
-    let req = FixRequest { workspace, settings, prompts, interactive };
+    let source = if origin.source.is_empty() {
+        format!("self-heal fix: `{}` in {}", validator.command(), workspace.display())
+    } else {
+        origin.source
+    };
+    let req = FixRequest { workspace, settings, prompts, interactive: origin.interactive, source };
     let model_ref: Option<&dyn Model> = model.as_ref().map(|m| m as &dyn Model);
     let result = run(&req, model_ref, &mut validator, &results, &masker).await;
     validator.close().await;

@@ -5,14 +5,15 @@ use tracing::{info, warn};
 
 use super::{Run, Status, Tier, failure_signature, kind_name};
 use crate::analysis::Analysis;
-use crate::approval::{self, Decision};
+use crate::approval::{self, PendingFile, PendingPatch, ValidationPlan};
+use crate::repair::patch::Patch;
 use crate::repair::policy::PathPolicy;
 use crate::repair::prompts::untrusted;
 use crate::report::{self, MemoryEntry, Results, RunTotals};
 use crate::validate::TestRun;
 impl Run<'_> {
     /// Writes the validated patch to the workspace, unless a dry run or refused.
-    pub(super) async fn accept(&mut self, tier: Tier, policy: &PathPolicy) {
+    pub(super) async fn accept(&mut self, tier: Tier, policy: &PathPolicy, results: &Results) {
         self.result.tier = Some(tier);
         self.result.status = Status::Repaired;
         let Some(patch) = self.pending.take() else { return };
@@ -20,15 +21,20 @@ impl Run<'_> {
             info!("dry run: the validated fix is not written");
             return;
         }
-        if self.req.settings.require_approval && !self.req.settings.auto_approve {
-            let diagnosis = self.result.diagnosis.clone().unwrap_or_default();
-            match approval::ask_terminal(&diagnosis, &self.masker.mask(&patch.unified_diff()), self.req.interactive) {
-                Decision::Approved => info!("patch approved on the terminal"),
-                Decision::Rejected(why) => {
-                    self.result.status = Status::Rejected;
-                    self.result.reason = Some(why);
-                    return;
-                }
+        if self.req.settings.require_approval {
+            let store = approval::Store::new(results.dir().to_path_buf(), self.masker.clone());
+            let asked =
+                approval::ask(self.pending_patch(&patch), self.req.settings, self.req.interactive, &store).await;
+            let approved = asked.approved();
+            if approved {
+                info!(channel = %asked.channel, "patch approved");
+            } else {
+                self.result.status = Status::Rejected;
+                self.result.reason = asked.reason.as_deref().map(|r| self.masker.mask(r));
+            }
+            self.result.approval = Some(asked);
+            if !approved {
+                return;
             }
         }
         match patch.write_to(policy.root()) {
@@ -37,6 +43,44 @@ impl Run<'_> {
                 info!(files = ?patch.paths(), "fix written to the workspace");
             }
             Err(e) => self.fail(format!("the fix passed validation but could not be written: {e}")),
+        }
+    }
+
+    /// The patch as a human is asked to approve it: what failed, the diagnosis,
+    /// the diff (masked) and the exact files, and how it was validated.
+    fn pending_patch(&self, patch: &Patch) -> PendingPatch {
+        let v = &self.result.validation;
+        let outcome = |run: &Option<TestRun>| run.as_ref().map(|r| r.outcome.as_str().to_string());
+        PendingPatch {
+            id: self.result.run_id.clone(),
+            run_id: self.result.run_id.clone(),
+            created_at: report::now_rfc3339(),
+            workspace: self.req.workspace.display().to_string(),
+            source: self.masker.mask(&self.req.source),
+            failures: self
+                .result
+                .failures
+                .iter()
+                .take(20)
+                .map(|f| format!("{}: {}", f.test.as_deref().or(f.file.as_deref()).unwrap_or("-"), f.headline()))
+                .collect(),
+            diagnosis: self.result.diagnosis.clone().unwrap_or_default(),
+            diff: self.masker.mask(&patch.unified_diff()),
+            files: patch
+                .files
+                .iter()
+                .map(|f| PendingFile { path: f.path.clone(), before: f.before.clone(), after: f.after.clone() })
+                .collect(),
+            validation: ValidationPlan {
+                backend: v.backend.clone(),
+                image: v.image.clone(),
+                command: v.command.clone(),
+                scoped: v.scoped.as_ref().map(|s| s.command.clone()),
+                before: outcome(&v.before),
+                after: outcome(&v.after),
+            },
+            status: approval::PatchStatus::Pending,
+            decision: None,
         }
     }
 

@@ -93,7 +93,7 @@ impl Run<'_> {
             self.log_attempt(number, Tier::Rule, Some(fix.rule.to_string()), outcome);
             if passed {
                 self.result.diagnosis = Some(fix.explanation.clone());
-                return self.accept(Tier::Rule, policy).await;
+                return self.accept(Tier::Rule, policy, results).await;
             }
         }
 
@@ -149,7 +149,7 @@ impl Run<'_> {
             match &outcome {
                 Ok((_, run)) if run.passed() => {
                     self.log_attempt(number, Tier::Model, None, outcome);
-                    return self.accept(Tier::Model, policy).await;
+                    return self.accept(Tier::Model, policy, results).await;
                 }
                 Ok((patch, run)) => {
                     let diff = self.masker.mask(&patch.unified_diff());

@@ -5,6 +5,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod action;
+mod approval;
+mod browser;
 mod cli;
 mod corpus;
 mod docker;
@@ -15,3 +17,4 @@ mod rules;
 mod samples;
 mod support;
 mod triage;
+mod webdriver;

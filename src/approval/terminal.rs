@@ -1,19 +1,12 @@
-//! Human approval on the terminal: the diagnosis and the coloured diff of
-//! exactly the bytes that will be written, then `Apply this patch? [y/N]`.
+//! Approval on the terminal: the diagnosis and the coloured diff of exactly
+//! the bytes that will be written, then `Apply this patch? [y/N]`.
 //!
 //! Invariant: with no terminal on standard input the answer is "no" at once,
-//! never a hang.
+//! never a hang; anything but `y`/`yes` is a no.
 
 use std::io::{BufRead, IsTerminal, Write};
 
-/// What the human decided.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
-    /// Write the patch.
-    Approved,
-    /// Do not; the reason is recorded.
-    Rejected(String),
-}
+use super::Decision;
 
 /// Whether colour may be used on standard error.
 pub fn colour_enabled() -> bool {
@@ -40,14 +33,16 @@ pub fn colour_diff(diff: &str) -> String {
         .collect()
 }
 
+/// Whether the terminal can be asked: `interactive` and standard input is a terminal.
+pub fn available(interactive: bool) -> bool {
+    interactive && std::io::stdin().is_terminal()
+}
+
 /// Asks on the terminal; refuses when `interactive` is false or stdin is not a terminal.
 pub fn ask_terminal(diagnosis: &str, diff: &str, interactive: bool) -> Decision {
     let stdin = std::io::stdin();
-    if !interactive || !stdin.is_terminal() {
-        return Decision::Rejected(
-            "approval is required (REQUIRE_APPROVAL=true) but standard input is not a terminal: set AUTO_APPROVE_PATCHES=true to approve in advance, or run self-heal where you can answer"
-                .to_string(),
-        );
+    if !available(interactive) {
+        return Decision::Rejected(NO_TERMINAL.to_string());
     }
     let mut err = std::io::stderr().lock();
     let shown = if colour_enabled() { colour_diff(diff) } else { diff.to_string() };
@@ -62,6 +57,9 @@ pub fn ask_terminal(diagnosis: &str, diff: &str, interactive: bool) -> Decision 
         _ => Decision::Rejected("rejected on the terminal".to_string()),
     }
 }
+
+/// Why a required approval could not be asked for on the terminal, and how to give it.
+pub const NO_TERMINAL: &str = "approval is required (REQUIRE_APPROVAL=true) but standard input is not a terminal: approve in advance with AUTO_APPROVE_PATCHES=true, or on the web page (WEB_APPROVAL_ENABLED=true, or later with `self-heal approve-ui` and `self-heal apply`)";
 
 #[cfg(test)]
 mod tests {
