@@ -346,6 +346,10 @@ pub struct Settings {
     pub git_create_pr: bool,
     /// `MAX_OPEN_PRS`: self-heal pull requests open at once.
     pub max_open_prs: usize,
+    /// `MAX_ATTEMPTS_PER_SHA`: repair runs `self-heal run` makes on one commit.
+    pub max_attempts_per_sha: u64,
+    /// `LOCK_TIMEOUT`: how long a run waits for another on the same results folder.
+    pub lock_timeout: Duration,
     /// `LOGS_DIR`: where run logs are cached (`<dir>/extracted/<run_id>/`), relative to the workspace unless absolute.
     pub logs_dir: PathBuf,
 }
@@ -436,6 +440,8 @@ impl Settings {
             git_sign_off: raw.bool("GIT_SIGN_OFF", false)?,
             git_create_pr: raw.bool("GIT_CREATE_PR", false)?,
             max_open_prs: usize::try_from(raw.number("MAX_OPEN_PRS", 5, 1)?.min(100)).unwrap_or(5),
+            max_attempts_per_sha: raw.number("MAX_ATTEMPTS_PER_SHA", 3, 1)?,
+            lock_timeout: Duration::from_secs(raw.number("LOCK_TIMEOUT", 300, 0)?),
         })
     }
 
@@ -492,6 +498,8 @@ pub const SETTING_NAMES: &[&str] = &[
     "GIT_SIGN_OFF",
     "GIT_CREATE_PR",
     "MAX_OPEN_PRS",
+    "MAX_ATTEMPTS_PER_SHA",
+    "LOCK_TIMEOUT",
     "RUN_ID",
     "VALIDATION_IMAGE",
     "VALIDATION_NETWORK",

@@ -418,6 +418,11 @@ async fn fix(args: FixArgs, json: bool, cwd: &Path) -> ExitCode {
     let origin = pipeline::Origin { interactive: std::io::stdin().is_terminal(), source: String::new() };
     match pipeline::fix(&args.common.workspace, command, None, &settings, cwd, origin).await {
         Ok(result) => finish(&result, json, &settings),
+        // Another run on the same workspace is not a usage error: try again later.
+        Err(e @ pipeline::SetupError::Lock(_)) => {
+            eprintln!("error: {e}");
+            ExitCode::from(exit::NOT_REPAIRED)
+        }
         Err(e) => usage_error(&settings_mask(&settings, &e.to_string())),
     }
 }

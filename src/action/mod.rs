@@ -72,6 +72,9 @@ pub enum RunError {
     /// The repair could not be set up.
     #[error(transparent)]
     Setup(#[from] crate::pipeline::SetupError),
+    /// Another run holds the results folder.
+    #[error(transparent)]
+    Lock(#[from] crate::report::lock::LockError),
 }
 
 /// The settings a `workflow_dispatch` event's inputs carry (`dry_run`, `offline`,
@@ -153,12 +156,33 @@ pub async fn run(
     if result.status == "analysed"
         && let Some(command) = command
     {
-        repair(&mut result, opts, settings, command, framework.as_deref(), api).await?;
-        if settings.git_create_pr
-            && result.published.as_ref().is_some_and(|p| p.pushed)
-            && let Some(pulls) = pulls
-        {
-            result.pull_request = Some(pull_request(&result, settings, pulls).await?);
+        // One run at a time on this repository, from the checkout to the pull request.
+        let dir = crate::pipeline::results_dir(&opts.workspace, &settings.results_dir);
+        let _lock = crate::report::lock::RunLock::acquire(&dir, settings.lock_timeout).await?;
+        let results = crate::report::Results::new(dir, crate::secrets::Masker::new(settings.secret_values()));
+        let sha = result.head_sha.clone().unwrap_or_default();
+        let done = if sha.is_empty() { 0 } else { results.repairs_of(&sha) };
+        if done >= settings.max_attempts_per_sha {
+            let reason = format!(
+                "commit {sha} already had {done} repair run(s) (MAX_ATTEMPTS_PER_SHA={}): not trying again",
+                settings.max_attempts_per_sha
+            );
+            tracing::info!("{reason}");
+            result.status = "skipped";
+            result.reason = Some(reason);
+        } else {
+            if !sha.is_empty()
+                && let Err(e) = results.count_repair(&sha)
+            {
+                tracing::warn!("{e}");
+            }
+            repair(&mut result, opts, settings, command, framework.as_deref(), api).await?;
+            if settings.git_create_pr
+                && result.published.as_ref().is_some_and(|p| p.pushed)
+                && let Some(pulls) = pulls
+            {
+                result.pull_request = Some(pull_request(&result, settings, pulls).await?);
+            }
         }
     }
     record(&result, opts, settings);

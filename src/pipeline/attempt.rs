@@ -158,11 +158,26 @@ fn build_patch(edits: &[Edit], policy: &PathPolicy) -> Result<Patch, (AttemptOut
     }
     let read = |rel: &str| std::fs::read_to_string(policy.absolute(rel)).ok();
     let changed = edits::apply(&checked, read).map_err(|e| (AttemptOutcome::DidNotApply, e.to_string()))?;
-    let files = changed
+    let files: Vec<FileChange> = changed
         .into_iter()
         .map(|(path, after)| FileChange { before: read(&path), path, after })
         .filter(|f| f.before.as_deref() != Some(f.after.as_str()))
         .collect();
+    // What a patch writes is text of a sane size, like what it may replace.
+    for f in &files {
+        if f.after.len() as u64 > MAX_FILE_BYTES {
+            return Err((
+                AttemptOutcome::Refused,
+                format!("refused {:?}: the patched file would pass {MAX_FILE_BYTES} bytes", f.path),
+            ));
+        }
+        if f.after.contains('\0') {
+            return Err((
+                AttemptOutcome::Refused,
+                format!("refused {:?}: the patched file would hold NUL bytes (binary)", f.path),
+            ));
+        }
+    }
     Ok(Patch { files })
 }
 

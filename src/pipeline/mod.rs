@@ -455,6 +455,9 @@ pub enum SetupError {
     /// The run itself.
     #[error(transparent)]
     Pipeline(#[from] PipelineError),
+    /// Another run holds the results folder.
+    #[error(transparent)]
+    Lock(#[from] crate::report::lock::LockError),
 }
 
 /// Repairs `workspace` with the configured model, validating in the backend
@@ -479,6 +482,8 @@ pub async fn fix(
     let prompts = Prompts::load(prompts_dir.as_deref())?;
     let masker = Masker::new(settings.secret_values());
     let results = Results::new(results_dir(&workspace, &settings.results_dir), masker.clone());
+    // Two runs on one workspace would patch and record over each other: one at a time.
+    let _lock = crate::report::lock::RunLock::acquire(results.dir(), settings.lock_timeout).await?;
     let exclude = own_folders(&workspace, results.dir(), settings);
     let model = if settings.model.configured() {
         Some(crate::repair::model::OpenAiModel::new(&settings.model)?)

@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::secrets::Masker;
 
+pub mod lock;
+
 /// A results file that could not be written.
 #[derive(Debug, thiserror::Error)]
 #[error("could not write {path}: {source}")]
@@ -114,6 +116,9 @@ pub struct RunTotals {
     pub completion_tokens: u64,
 }
 
+/// Repair runs per commit, read by the loop guard `MAX_ATTEMPTS_PER_SHA`.
+pub const REPAIRS_PER_SHA: &str = "repairs_per_sha.json";
+
 /// The results folder of a run.
 pub struct Results {
     dir: PathBuf,
@@ -174,6 +179,23 @@ impl Results {
             Err(_) => Vec::new(),
         };
         memory.into_iter().rev().filter(|e| e.signature == signature).collect()
+    }
+
+    /// Repair runs already made on commit `sha` (`repairs_per_sha.json`), for `MAX_ATTEMPTS_PER_SHA`.
+    pub fn repairs_of(&self, sha: &str) -> u64 {
+        let counts: std::collections::BTreeMap<String, u64> = self.read_json(REPAIRS_PER_SHA, "count");
+        counts.get(sha).copied().unwrap_or(0)
+    }
+
+    /// Counts one more repair run on commit `sha`; returns the new count. Callers
+    /// hold the results folder's [`lock::RunLock`], so no count is lost.
+    pub fn count_repair(&self, sha: &str) -> Result<u64, ReportError> {
+        let mut counts: std::collections::BTreeMap<String, u64> = self.read_json(REPAIRS_PER_SHA, "count");
+        let n = counts.entry(sha.to_string()).or_insert(0);
+        *n += 1;
+        let n = *n;
+        self.write_json(REPAIRS_PER_SHA, &counts)?;
+        Ok(n)
     }
 
     /// Adds a run to `metrics_summary.json` and returns the new totals.

@@ -156,6 +156,28 @@ async fn without_a_terminal_the_patch_is_refused_at_once_and_kept_pending() {
     assert_eq!(log[1]["channel"], "auto");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn no_decision_on_the_page_before_the_timeout_is_a_rejection() {
+    let test = "no_decision_on_the_page_before_the_timeout_is_a_rejection";
+    let Some(c) = Case::new(test, "7", vec![]).await else { return };
+    let env = [
+        ("REQUIRE_APPROVAL", "true"),
+        ("WEB_APPROVAL_ENABLED", "true"),
+        ("WEB_APPROVAL_PORT", "0"),
+        ("WEB_APPROVAL_TIMEOUT", "1"),
+        ("WEB_APPROVAL_OPEN_BROWSER", "false"),
+    ];
+    let out = c.run_without_model(&[], &env).await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let r = out.json();
+    assert_eq!(r["status"], "rejected");
+    assert!(r["reason"].as_str().unwrap().contains("no decision on the approval page within 1 s"), "{}", r["reason"]);
+    assert!(out.stderr.contains("approve or reject the patch at http://127.0.0.1:"), "{}", out.stderr);
+    assert!(c.unchanged());
+    let log = audit(&c.ws.path().join("results"));
+    assert_eq!((log[0]["action"].as_str(), log[0]["by"].as_str()), (Some("rejected"), Some("timeout")), "{log:#?}");
+}
+
 /// A running `self-heal` whose standard error is read line by line.
 pub struct Running {
     pub child: tokio::process::Child,

@@ -560,4 +560,19 @@ async fn a_failed_run_is_repaired_on_its_commit_and_pushed_to_its_branch() {
     assert!(green.status.success(), "{}", String::from_utf8_lossy(&green.stdout));
     let config = std::fs::read_to_string(ws.join(".git/config")).unwrap();
     assert!(!config.contains(TOKEN));
+
+    // Loop guard: with MAX_ATTEMPTS_PER_SHA=1 the same commit is not repaired twice.
+    let pushed = git(&origin, &["rev-parse", branch]);
+    env.push(("MAX_ATTEMPTS_PER_SHA", "1".into()));
+    let out = self_heal(&args, &refs(&env), &ws).await;
+    assert_eq!(out.code, 0, "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
+    let r = out.json();
+    assert_eq!(r["status"], "skipped", "{r:#}");
+    let reason = r["reason"].as_str().unwrap();
+    assert!(reason.contains(&failing) && reason.contains("MAX_ATTEMPTS_PER_SHA=1"), "{reason}");
+    assert!(r["repair"].is_null(), "{r:#}");
+    assert_eq!(git(&origin, &["rev-parse", branch]), pushed, "a skipped run pushed");
+    let counts: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.join("results/repairs_per_sha.json")).unwrap()).unwrap();
+    assert_eq!(counts[&failing], 1, "{counts}");
 }

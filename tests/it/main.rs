@@ -12,6 +12,7 @@ mod corpus;
 mod docker;
 mod fix;
 mod github;
+mod guards;
 mod pulls;
 mod rules;
 mod samples;
