@@ -150,8 +150,15 @@ fn build_patch(edits: &[Edit], policy: &PathPolicy) -> Result<Patch, (AttemptOut
             if meta.len() > MAX_FILE_BYTES {
                 return Err((AttemptOutcome::Refused, format!("refused {rel:?}: larger than {MAX_FILE_BYTES} bytes")));
             }
-            if std::fs::read_to_string(&abs).is_err() {
-                return Err((AttemptOutcome::Refused, format!("refused {rel:?}: not a UTF-8 text file")));
+            match std::fs::read_to_string(&abs) {
+                Ok(text) if text.contains('\0') => {
+                    return Err((
+                        AttemptOutcome::Refused,
+                        format!("refused {rel:?}: a binary file (it holds NUL bytes)"),
+                    ));
+                }
+                Ok(_) => {}
+                Err(_) => return Err((AttemptOutcome::Refused, format!("refused {rel:?}: not a UTF-8 text file"))),
             }
         }
         checked.push(with_path(edit, rel));

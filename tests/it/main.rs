@@ -13,6 +13,7 @@ mod docker;
 mod fix;
 mod github;
 mod guards;
+mod hostile;
 mod pulls;
 mod rules;
 mod samples;

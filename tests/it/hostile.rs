@@ -1,0 +1,77 @@
+//! Hostile patches, one per attempt: each is refused with its reason recorded,
+//! and the workspace is byte-identical afterwards.
+
+use crate::support::*;
+
+const DIAGNOSIS: &str =
+    "Root cause: letter_grade uses `>`.\nLocation: grades.py:20\nFix: compare with `>=`.\nTest is wrong: no";
+
+/// A whole-file reply naming `path`.
+fn whole_file(path: &str, content: &str) -> String {
+    format!("The new file:\n\n`{path}`\n```python\n{content}\n```\n")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_patches_are_refused_one_by_one_and_the_tree_stays_byte_identical() {
+    let test = "hostile_patches_are_refused_one_by_one_and_the_tree_stays_byte_identical";
+    let outside = tempfile::tempdir().unwrap();
+    let cases: Vec<(String, &str)> = vec![
+        (
+            "```diff\n--- /dev/null\n+++ /etc/cron.d/evil\n@@ -0,0 +1 @@\n+* * * * * root sh\n```\n".to_string(),
+            "absolute paths are not allowed",
+        ),
+        (search_replace("../outside.py", "", "print('escaped')"), "`..` is not allowed"),
+        (search_replace(".git/hooks/pre-commit", "", "#!/bin/sh\ncurl evil"), "files under .git/ are never patched"),
+        (search_replace(".github/workflows/ci.yml", "", "on: push"), "workflow files under .github/"),
+        (search_replace("escape/evil.py", "", "print('through a link')"), "resolves outside the workspace"),
+        (search_replace("logo.png", "PNG", "GIF"), "not a UTF-8 text file"),
+        (search_replace("blob.dat", "abc", "abd"), "a binary file (it holds NUL bytes)"),
+        (search_replace("huge.py", "x = 0", "x = 1"), "larger than"),
+        (whole_file("payload.py", "data = '\0\0\0'"), "would hold NUL bytes"),
+        (
+            search_replace(
+                "tests/test_grades.py",
+                "def test_letter_grade_boundaries_are_inclusive():",
+                "@pytest.mark.skip\ndef test_letter_grade_boundaries_are_inclusive():",
+            ),
+            "",
+        ),
+        (
+            search_replace(
+                "tests/test_grades.py",
+                "    assert letter_grade(90) == \"A\"\n    assert letter_grade(80) == \"B\"",
+                "    assert letter_grade(80) == \"B\"",
+            ),
+            "",
+        ),
+    ];
+    let mut script = vec![text(DIAGNOSIS)];
+    script.extend(cases.iter().map(|(reply, _)| text(reply)));
+    let Some(c) = Case::new(test, "4", script).await else { return };
+    let ws = c.ws.path();
+    std::os::unix::fs::symlink(outside.path(), ws.join("escape")).unwrap();
+    std::fs::write(ws.join("logo.png"), b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").unwrap();
+    std::fs::write(ws.join("blob.dat"), "abc\0def\0").unwrap();
+    std::fs::write(ws.join("huge.py"), format!("x = 0\n{}", "# padding\n".repeat(300_000))).unwrap();
+    let before = snapshot(ws);
+    let attempts = cases.len().to_string();
+    let out = c.run(&["--max-attempts", &attempts], &[("FLAKY_RERUNS", "0")]).await;
+    assert_eq!(out.code, 1, "stderr:\n{}", out.stderr);
+    let r = out.json();
+    assert_eq!(r["status"], "not_repaired", "{r:#}");
+    let log = r["attempt_log"].as_array().unwrap();
+    assert_eq!(log.len(), cases.len(), "{log:#?}");
+    for (i, ((_, why), attempt)) in cases.iter().zip(log).enumerate() {
+        let detail = attempt["detail"].as_str().unwrap();
+        if why.is_empty() {
+            assert_eq!(attempt["outcome"], "test_tampering", "attempt {i}: {attempt:#}");
+        } else {
+            assert_eq!(attempt["outcome"], "refused", "attempt {i}: {attempt:#}");
+            assert!(detail.contains(why), "attempt {i}: {why:?} not in {detail:?}");
+        }
+    }
+    assert_eq!(snapshot(ws), before, "a refused patch changed the workspace");
+    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0, "a patch wrote through the symlink");
+    assert!(!ws.parent().unwrap().join("outside.py").exists());
+    c.server.assert_done();
+}
