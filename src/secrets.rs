@@ -9,14 +9,20 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+/// Where a credential may start: the start of the text, a character that cannot
+/// be part of a name, or a JSON/string escape (`\n`, `\r`, `\t`), so that a
+/// secret on its own line is found in serialised JSON too, where `\b` would see
+/// the `n` of `\n` glued to it. The pattern's group 1 is kept in the replacement.
+const START: &str = r"(^|[^A-Za-z0-9_]|\\[nrt])";
+
 static PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     [
-        r"\b(?:ghp|gho|ghs|ghu|ghr)_[A-Za-z0-9]{20,}\b",
-        r"\bgithub_pat_[A-Za-z0-9_]{20,}\b",
-        r"\bsk-(?:proj-|live-|test-)?[A-Za-z0-9_-]{16,}\b",
-        r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b",
-        r"(?i)\b(?:authorization\s*[:=]\s*(?:bearer|token|basic)?|bearer)\s+[A-Za-z0-9._~+/=-]{8,}",
-        r"(?s)-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\z)",
+        format!(r"{START}(?:ghp|gho|ghs|ghu|ghr)_[A-Za-z0-9]{{20,}}\b"),
+        format!(r"{START}github_pat_[A-Za-z0-9_]{{20,}}\b"),
+        format!(r"{START}sk-(?:proj-|live-|test-)?[A-Za-z0-9_-]{{16,}}\b"),
+        format!(r"{START}(?:AKIA|ASIA)[A-Z0-9]{{16}}\b"),
+        format!(r"{START}(?i:(?:authorization\s*[:=]\s*(?:bearer|token|basic)?|bearer)\s+[A-Za-z0-9._~+/=-]{{8,}})"),
+        r"()(?s)-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\z)".to_string(),
     ]
     .iter()
     .filter_map(|p| Regex::new(p).ok())
@@ -60,10 +66,51 @@ impl Masker {
         }
         for re in PATTERNS.iter() {
             if re.is_match(&out) {
-                out = re.replace_all(&out, "***").into_owned();
+                out = re.replace_all(&out, "${1}***").into_owned();
             }
         }
         out
+    }
+}
+
+impl Masker {
+    /// Masks a file in place, line by line, in bounded memory (a line longer than
+    /// 1 MiB is masked in 1 MiB pieces); a private-key block that spans lines is
+    /// masked whole. The file is rewritten through a temporary sibling.
+    pub fn mask_file(&self, path: &std::path::Path) -> std::io::Result<()> {
+        use std::io::{BufRead, Read, Write};
+        let mut input = std::io::BufReader::new(std::fs::File::open(path)?);
+        let dir = path.parent().unwrap_or(std::path::Path::new("."));
+        let mut tmp = tempfile::Builder::new().prefix(".masking-").tempfile_in(dir)?;
+        {
+            let mut out = std::io::BufWriter::new(tmp.as_file_mut());
+            let mut in_key = false;
+            let mut buf = Vec::new();
+            loop {
+                buf.clear();
+                if (&mut input).take(1 << 20).read_until(b'\n', &mut buf)? == 0 {
+                    break;
+                }
+                let text = String::from_utf8_lossy(&buf);
+                let (line, newline) = match text.strip_suffix('\n') {
+                    Some(l) => (l, "\n"),
+                    None => (text.as_ref(), ""),
+                };
+                let is_end = line.contains("-----END") && line.contains("PRIVATE KEY-----");
+                let masked = if in_key {
+                    in_key = !is_end;
+                    "***".to_string()
+                } else {
+                    in_key = line.contains("-----BEGIN") && line.contains("PRIVATE KEY-----") && !is_end;
+                    self.mask(line)
+                };
+                out.write_all(masked.as_bytes())?;
+                out.write_all(newline.as_bytes())?;
+            }
+            out.flush()?;
+        }
+        tmp.persist(path).map_err(|e| e.error)?;
+        Ok(())
     }
 }
 
@@ -109,6 +156,36 @@ mod tests {
         }
         assert!(out.contains(" ab "), "short literals are not masked: {out}");
         assert!(out.ends_with("end"));
+    }
+
+    #[test]
+    fn every_pattern_compiles() {
+        assert_eq!(PATTERNS.len(), 6, "a pattern failed to compile and would mask nothing");
+    }
+
+    #[test]
+    fn secrets_on_their_own_line_are_masked_inside_serialised_json() {
+        let m = Masker::new(vec![]);
+        let text = "out:\nghp_abcdefghijklmnopqrstuvwxyz0123\nAKIAABCDEFGHIJKLMNOP\nAuthorization: Bearer abc.def.ghi-jkl\nsk-proj-abcdefghijklmnop0123\n";
+        let json = serde_json::to_string(text).unwrap();
+        let out = m.mask(&json);
+        for leaked in ["ghp_", "AKIA", "abc.def", "sk-proj"] {
+            assert!(!out.contains(leaked), "{leaked} leaked: {out}");
+        }
+        assert!(out.starts_with("\"out:\\n***\\n***\\n"), "{out}");
+        // A name that merely contains `sk-` is left alone.
+        assert_eq!(m.mask("task-abcdefghijklmnopqrstuvwxyz"), "task-abcdefghijklmnopqrstuvwxyz");
+    }
+
+    #[test]
+    fn files_are_masked_in_place_with_key_blocks_across_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("job.txt");
+        let text = "ts ok\nts token ghp_abcdefghijklmnopqrstuvwxyz0123\nts -----BEGIN RSA PRIVATE KEY-----\nts MIIEsecretbody\nts -----END RSA PRIVATE KEY-----\nts my-literal-value end";
+        std::fs::write(&path, text).unwrap();
+        Masker::new(vec!["my-literal-value".into()]).mask_file(&path).unwrap();
+        let out = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(out, "ts ok\nts token ***\nts ***\n***\n***\nts *** end");
     }
 
     #[test]

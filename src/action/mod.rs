@@ -144,6 +144,7 @@ pub async fn run(
             excluded_workflows: settings.excluded_workflows.clone(),
         },
         repo: opts.repo.clone().or_else(|| settings.github_repository.clone()),
+        masker: crate::secrets::Masker::new(settings.secret_values()),
     };
     // Offline means no API call at all, even when a client could be built.
     let api = if settings.offline { None } else { api };

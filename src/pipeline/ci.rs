@@ -36,6 +36,8 @@ pub struct CiRequest {
     pub filters: crate::action::event::Filters,
     /// `owner/name` of the repository, to refuse a fork's run.
     pub repo: Option<String>,
+    /// Masks the cached logs: nothing on disk holds a secret a log printed.
+    pub masker: crate::secrets::Masker,
 }
 
 /// What `self-heal run` found.
@@ -178,7 +180,7 @@ pub async fn analyse_run(req: &CiRequest, api: Option<&dyn GitHubApi>) -> Result
             .collect();
         result.head_sha = Some(run.head_sha.clone());
         result.run = Some(run);
-        if let Err(e) = fetch_logs(api, run_id, &logs_root, &extracted).await {
+        if let Err(e) = fetch_logs(api, run_id, &logs_root, &extracted, &req.masker).await {
             // The run's archive can be refused or too large while its failed jobs' logs are not.
             // Not when the token is refused: the jobs' logs need the same permission.
             let refused = matches!(
@@ -191,7 +193,7 @@ pub async fn analyse_run(req: &CiRequest, api: Option<&dyn GitHubApi>) -> Result
                 return Err(e);
             }
             tracing::warn!("{e}; reading the failed jobs' logs one by one instead");
-            fetch_job_logs(api, run_id, &result.failed_jobs, &extracted).await?;
+            fetch_job_logs(api, run_id, &result.failed_jobs, &extracted, &req.masker).await?;
         }
     }
     let analysis = analyze_path(&extracted, &PathMapper::default(), req.language.as_deref())
@@ -203,7 +205,13 @@ pub async fn analyse_run(req: &CiRequest, api: Option<&dyn GitHubApi>) -> Result
 }
 
 /// Downloads the run's archive next to the cache and extracts it into `extracted` (replacing an older copy).
-async fn fetch_logs(api: &dyn GitHubApi, run_id: u64, root: &Path, extracted: &Path) -> Result<(), CiError> {
+async fn fetch_logs(
+    api: &dyn GitHubApi,
+    run_id: u64,
+    root: &Path,
+    extracted: &Path,
+    masker: &crate::secrets::Masker,
+) -> Result<(), CiError> {
     let io = |e: std::io::Error| CiError::Logs { run_id, message: e.to_string() };
     std::fs::create_dir_all(root).map_err(io)?;
     let zip = root.join(format!("{run_id}.zip"));
@@ -212,12 +220,24 @@ async fn fetch_logs(api: &dyn GitHubApi, run_id: u64, root: &Path, extracted: &P
     fresh_dir(extracted).map_err(io)?;
     let mut archive =
         Archive::open(&zip, Limits::default()).map_err(|e| CiError::Logs { run_id, message: e.to_string() })?;
-    archive.extract(extracted).map_err(|e| CiError::Logs { run_id, message: e.to_string() })?;
+    let files = archive.extract(extracted).map_err(|e| CiError::Logs { run_id, message: e.to_string() })?;
+    drop(archive);
+    // The archive holds the logs as the run printed them: only the masked copies stay.
+    std::fs::remove_file(&zip).map_err(io)?;
+    for f in files {
+        masker.mask_file(&f).map_err(io)?;
+    }
     Ok(())
 }
 
 /// Downloads each failed job's log into `extracted` as `<job name>.txt`.
-async fn fetch_job_logs(api: &dyn GitHubApi, run_id: u64, jobs: &[Job], extracted: &Path) -> Result<(), CiError> {
+async fn fetch_job_logs(
+    api: &dyn GitHubApi,
+    run_id: u64,
+    jobs: &[Job],
+    extracted: &Path,
+    masker: &crate::secrets::Masker,
+) -> Result<(), CiError> {
     let io = |e: std::io::Error| CiError::Logs { run_id, message: e.to_string() };
     fresh_dir(extracted).map_err(io)?;
     for job in jobs {
@@ -227,6 +247,7 @@ async fn fetch_job_logs(api: &dyn GitHubApi, run_id: u64, jobs: &[Job], extracte
         let name = name.trim_start_matches('.');
         let to = extracted.join(format!("{}_{}.txt", job.id, name));
         let bytes = api.download_job_log(job.id, &to).await?;
+        masker.mask_file(&to).map_err(io)?;
         info!(run_id, job = job.id, bytes, "downloaded a failed job's log");
     }
     Ok(())

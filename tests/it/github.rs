@@ -43,6 +43,8 @@ pub struct Api {
     pub lagging_list: bool,
     /// Bodies of the writes received: (method and path, body).
     pub writes: Vec<(String, Value)>,
+    /// Lines appended to the failed job's log (what a test printed).
+    pub log_extra: String,
 }
 
 pub type Shared = Arc<Mutex<Api>>;
@@ -200,9 +202,18 @@ async fn unexpected(State(s): State<Shared>, uri: Uri, headers: HeaderMap) -> Re
     (StatusCode::IM_A_TEAPOT, axum::Json(json!({"message": format!("unexpected request to {uri}")}))).into_response()
 }
 
-/// A failed job's log, as the runner prints it.
-fn archive_entry() -> Vec<u8> {
-    PYTEST_LOG.as_bytes().to_vec()
+/// A failed job's log, as the runner prints it, with `extra` lines in its failure section.
+fn archive_entry(extra: &str) -> Vec<u8> {
+    job_log(extra).into_bytes()
+}
+
+fn job_log(extra: &str) -> String {
+    let extra: String = extra.lines().map(|l| format!("2026-11-20T09:04:03.1234567Z {l}\n")).collect();
+    PYTEST_LOG.replacen(
+        "2026-11-20T09:04:03.1234567Z E       assert 4 == 3\n",
+        &format!("2026-11-20T09:04:03.1234567Z E       assert 4 == 3\n{extra}"),
+        1,
+    )
 }
 
 const PYTEST_LOG: &str = "\
@@ -223,8 +234,9 @@ const PYTEST_LOG: &str = "\
 ";
 
 /// The run's log archive as GitHub builds it: a folder per job with step files, and whole-job files.
-fn archive() -> Vec<u8> {
-    let pytest = PYTEST_LOG;
+fn archive(extra: &str) -> Vec<u8> {
+    let log = job_log(extra);
+    let pytest = log.as_str();
     let mut buf = std::io::Cursor::new(Vec::new());
     {
         let mut zip = zip::ZipWriter::new(&mut buf);
@@ -242,11 +254,12 @@ fn archive() -> Vec<u8> {
 
 async fn serve_blob(State(s): State<Shared>, uri: Uri, headers: HeaderMap) -> Response {
     record(&s, &uri, &headers);
+    let extra = s.lock().unwrap().log_extra.clone();
     if uri.path().ends_with("/job.txt") {
-        let log = String::from_utf8_lossy(&archive_entry()).into_owned();
+        let log = String::from_utf8_lossy(&archive_entry(&extra)).into_owned();
         return ([("content-type", "text/plain")], log).into_response();
     }
-    ([("content-type", "application/zip")], archive()).into_response()
+    ([("content-type", "application/zip")], archive(&extra)).into_response()
 }
 
 /// The stand-in API (`/api/v3`, as on GitHub Enterprise Server) and blob store.
@@ -287,6 +300,11 @@ impl GitHub {
         let api_url = format!("http://{}/api/v3", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         Self { api_url, api, blob }
+    }
+
+    /// Lines the failed job's log carries in its failure section.
+    pub fn set_log_extra(&self, text: &str) {
+        self.blob.lock().unwrap().log_extra = text.to_string();
     }
 
     pub fn env(&self) -> Vec<(&'static str, String)> {
@@ -477,6 +495,11 @@ pub fn git(dir: &std::path::Path, args: &[&str]) -> String {
 /// A bare `origin` and a clone whose `main` has a failing commit (a misspelt
 /// builtin the rule tier repairs) and a later one on top. Returns (origin, clone, failing sha).
 pub fn failing_repo(root: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, String) {
+    failing_repo_with(root, "from cart import total\n\n\ndef test_total():\n    assert total([1, 2]) == 3\n")
+}
+
+/// [`failing_repo`] with this `tests/test_cart.py`.
+pub fn failing_repo_with(root: &std::path::Path, test: &str) -> (std::path::PathBuf, std::path::PathBuf, String) {
     let origin = root.join("origin.git");
     let ws = root.join("ws");
     git(root, &["init", "-q", "--bare", "-b", "main", origin.to_str().unwrap()]);
@@ -485,11 +508,7 @@ pub fn failing_repo(root: &std::path::Path) -> (std::path::PathBuf, std::path::P
     std::fs::write(ws.join("pytest.ini"), "[pytest]\n").unwrap();
     std::fs::write(ws.join(".gitignore"), "logs/\nresults/\n__pycache__/\n").unwrap();
     std::fs::write(ws.join("cart.py"), "def total(prices):\n    return summ(prices)\n").unwrap();
-    std::fs::write(
-        ws.join("tests/test_cart.py"),
-        "from cart import total\n\n\ndef test_total():\n    assert total([1, 2]) == 3\n",
-    )
-    .unwrap();
+    std::fs::write(ws.join("tests/test_cart.py"), test).unwrap();
     git(&ws, &["add", "."]);
     git(&ws, &["commit", "-qm", "cart total"]);
     let failing = git(&ws, &["rev-parse", "HEAD"]);

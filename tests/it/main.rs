@@ -7,6 +7,7 @@
 mod action;
 mod approval;
 mod browser;
+mod canary;
 mod cli;
 mod corpus;
 mod docker;

@@ -33,6 +33,8 @@ async fn one_pull_request_per_failure_opened_then_updated() {
         ("GIT_CREATE_PR", "true".into()),
         ("TEST_COMMAND", "python3 -m pytest -q -p no:cacheprovider".into()),
         ("GITHUB_OUTPUT", tmp.path().join("output").display().to_string()),
+        // Five runs on one commit, to see what each does with the pull request.
+        ("MAX_ATTEMPTS_PER_SHA", "10".into()),
     ]);
     let wsp = ws.display().to_string();
     let run = |extra: Vec<(&'static str, String)>| {
