@@ -118,7 +118,31 @@ pub fn client(opts: &RunOptions, settings: &Settings) -> Result<Option<Client>, 
 }
 
 /// `self-heal run`: lists failed runs, or reads and analyses the run asked for.
+/// An error still leaves a record (`status: "error"` with the reason) in the
+/// results folder and in the step outputs.
 pub async fn run(
+    opts: &RunOptions,
+    settings: &Settings,
+    api: Option<&dyn GitHubApi>,
+    pulls: Option<&dyn PullApi>,
+) -> Result<RunOutput, RunError> {
+    let outcome = run_or_fail(opts, settings, api, pulls).await;
+    if let Err(e) = &outcome {
+        let masker = crate::secrets::Masker::new(settings.secret_values());
+        let mut failed = CiResult::new("error");
+        failed.reason = Some(masker.mask(&e.to_string()));
+        failed.run_id = opts.run_id.or_else(|| match trigger(opts, settings) {
+            Ok(Some(Trigger::Repair { run_id, .. })) => Some(run_id),
+            _ => None,
+        });
+        record(&failed, opts, settings);
+        runtime::append_to("GITHUB_OUTPUT", &runtime::output_file_text(&runtime::outputs(&failed), &masker));
+        runtime::append_to("GITHUB_STEP_SUMMARY", &masker.mask(&runtime::summary(&failed)));
+    }
+    outcome
+}
+
+async fn run_or_fail(
     opts: &RunOptions,
     settings: &Settings,
     api: Option<&dyn GitHubApi>,

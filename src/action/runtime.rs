@@ -102,6 +102,10 @@ pub fn summary(ci: &CiResult) -> String {
         let _ = writeln!(out, "Nothing to do: {reason}");
         return out;
     }
+    if let Some(reason) = ci.reason.as_deref().filter(|_| ci.status == "error") {
+        let _ = writeln!(out, "**Status:** error\n\nself-heal could not finish: {reason}");
+        return out;
+    }
     if let Some(run) = &ci.run {
         let _ = writeln!(
             out,

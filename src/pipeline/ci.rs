@@ -43,7 +43,7 @@ pub struct CiRequest {
 /// What `self-heal run` found.
 #[derive(Debug, Clone, Serialize)]
 pub struct CiResult {
-    /// `analysed` or `skipped`.
+    /// `analysed`, `skipped`, or `error` (the run could not be read or repaired).
     pub status: &'static str,
     /// Why it was skipped.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -110,21 +110,28 @@ pub enum CiError {
     },
 }
 
+impl CiResult {
+    /// A result with this status and nothing else yet.
+    pub fn new(status: &'static str) -> Self {
+        Self {
+            status,
+            reason: None,
+            run: None,
+            run_id: None,
+            failed_jobs: Vec::new(),
+            logs: None,
+            analysis: None,
+            head_sha: None,
+            repair: None,
+            published: None,
+            pull_request: None,
+        }
+    }
+}
+
 /// Reads the run's logs (from the API or the cache) and analyses them.
 pub async fn analyse_run(req: &CiRequest, api: Option<&dyn GitHubApi>) -> Result<CiResult, CiError> {
-    let mut result = CiResult {
-        status: "analysed",
-        reason: None,
-        run: None,
-        run_id: None,
-        failed_jobs: Vec::new(),
-        logs: None,
-        analysis: None,
-        head_sha: None,
-        repair: None,
-        published: None,
-        pull_request: None,
-    };
+    let mut result = CiResult::new("analysed");
     let run_id = match &req.trigger {
         Trigger::Skip(why) => return Ok(skip(result, why.clone())),
         Trigger::Repair { run_id, head_sha, .. } => {
@@ -218,12 +225,19 @@ async fn fetch_logs(
     let bytes = api.download_run_logs(run_id, &zip).await?;
     info!(run_id, bytes, "downloaded the run's log archive");
     fresh_dir(extracted).map_err(io)?;
-    let mut archive =
-        Archive::open(&zip, Limits::default()).map_err(|e| CiError::Logs { run_id, message: e.to_string() })?;
-    let files = archive.extract(extracted).map_err(|e| CiError::Logs { run_id, message: e.to_string() })?;
-    drop(archive);
-    // The archive holds the logs as the run printed them: only the masked copies stay.
-    std::fs::remove_file(&zip).map_err(io)?;
+    let files = Archive::open(&zip, Limits::default())
+        .and_then(|mut archive| archive.extract(extracted))
+        .map_err(|e| CiError::Logs { run_id, message: e.to_string() });
+    // The archive holds the logs as the run printed them: only masked copies stay,
+    // and nothing of an archive that could not be read whole.
+    let _ = std::fs::remove_file(&zip);
+    let files = match files {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = fresh_dir(extracted);
+            return Err(e);
+        }
+    };
     for f in files {
         masker.mask_file(&f).map_err(io)?;
     }

@@ -45,6 +45,8 @@ pub struct Api {
     pub writes: Vec<(String, Value)>,
     /// Lines appended to the failed job's log (what a test printed).
     pub log_extra: String,
+    /// The run's archive arrives cut in half (a dropped connection, a broken store).
+    pub truncate_archive: bool,
 }
 
 pub type Shared = Arc<Mutex<Api>>;
@@ -254,12 +256,19 @@ fn archive(extra: &str) -> Vec<u8> {
 
 async fn serve_blob(State(s): State<Shared>, uri: Uri, headers: HeaderMap) -> Response {
     record(&s, &uri, &headers);
-    let extra = s.lock().unwrap().log_extra.clone();
+    let (extra, truncate) = {
+        let api = s.lock().unwrap();
+        (api.log_extra.clone(), api.truncate_archive)
+    };
     if uri.path().ends_with("/job.txt") {
         let log = String::from_utf8_lossy(&archive_entry(&extra)).into_owned();
         return ([("content-type", "text/plain")], log).into_response();
     }
-    ([("content-type", "application/zip")], archive(&extra)).into_response()
+    let mut zip = archive(&extra);
+    if truncate {
+        zip.truncate(zip.len() / 2);
+    }
+    ([("content-type", "application/zip")], zip).into_response()
 }
 
 /// The stand-in API (`/api/v3`, as on GitHub Enterprise Server) and blob store.
@@ -300,6 +309,11 @@ impl GitHub {
         let api_url = format!("http://{}/api/v3", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         Self { api_url, api, blob }
+    }
+
+    /// The run's archive is served cut in half.
+    pub fn truncate_archive(&self) {
+        self.blob.lock().unwrap().truncate_archive = true;
     }
 
     /// Lines the failed job's log carries in its failure section.

@@ -11,6 +11,7 @@ mod canary;
 mod cli;
 mod corpus;
 mod docker;
+mod faults;
 mod fix;
 mod github;
 mod guards;

@@ -19,6 +19,10 @@ pub enum Reply {
     Text(String),
     /// An error status with OpenAI's error body.
     Status(u16),
+    /// No answer for 30 s (past any time-out the tests set), then a 500.
+    Hang,
+    /// A reply cut off at the token limit (`finish_reason: "length"`).
+    Cut(String),
 }
 
 /// A reply with this text.
@@ -84,30 +88,38 @@ fn openai_error(status: u16, message: &str) -> Response {
 }
 
 async fn chat(State(shared): State<Arc<Mutex<Shared>>>, body: axum::Json<Value>) -> Response {
-    let mut s = shared.lock().unwrap();
     let prompt_len: usize =
         body["messages"].as_array().map_or(0, |m| m.iter().map(|x| x["content"].as_str().map_or(0, str::len)).sum());
-    s.requests.push(body.0);
-    let Some(reply) = s.script.pop_front() else {
-        s.unexpected.push("POST /v1/chat/completions after the script ran out".to_string());
-        return openai_error(500, "the stand-in model has no scripted reply left");
-    };
-    match reply {
-        Reply::Status(code) => openai_error(code, "scripted failure"),
-        Reply::Text(content) => {
-            let prompt_tokens = prompt_len.div_ceil(4);
-            let completion_tokens = content.len().div_ceil(4);
-            axum::Json(json!({
-                "id": "chatcmpl-standin",
-                "object": "chat.completion",
-                "created": 1_764_000_000,
-                "model": "stand-in",
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop", "logprobs": null}],
-                "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens}
-            }))
-            .into_response()
+    let reply = {
+        let mut s = shared.lock().unwrap();
+        s.requests.push(body.0);
+        let reply = s.script.pop_front();
+        if reply.is_none() {
+            s.unexpected.push("POST /v1/chat/completions after the script ran out".to_string());
         }
-    }
+        reply
+    };
+    let (content, finish) = match reply {
+        None => return openai_error(500, "the stand-in model has no scripted reply left"),
+        Some(Reply::Status(code)) => return openai_error(code, "scripted failure"),
+        Some(Reply::Hang) => {
+            tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+            return openai_error(500, "the stand-in model hung");
+        }
+        Some(Reply::Text(content)) => (content, "stop"),
+        Some(Reply::Cut(content)) => (content, "length"),
+    };
+    let prompt_tokens = prompt_len.div_ceil(4);
+    let completion_tokens = content.len().div_ceil(4);
+    axum::Json(json!({
+        "id": "chatcmpl-standin",
+        "object": "chat.completion",
+        "created": 1_764_000_000,
+        "model": "stand-in",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish, "logprobs": null}],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens}
+    }))
+    .into_response()
 }
 
 async fn models() -> Response {
