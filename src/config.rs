@@ -330,6 +330,8 @@ pub struct Settings {
     pub validation_cpus: u64,
     /// `GITHUB_API_URL`: the REST API's base (GitHub Enterprise Server, test servers).
     pub github_api_url: String,
+    /// `GITHUB_TIMEOUT`: how long one GitHub API answer may take.
+    pub github_timeout: Duration,
     /// `GITHUB_REPOSITORY`: `owner/name` of the repository whose runs are repaired.
     pub github_repository: Option<String>,
     /// `EXCLUDED_WORKFLOW_NAMES`: workflows never repaired.
@@ -423,6 +425,7 @@ impl Settings {
                 .unwrap_or("https://api.github.com")
                 .trim_end_matches('/')
                 .to_string(),
+            github_timeout: Duration::from_secs(raw.number("GITHUB_TIMEOUT", 120, 1)?),
             github_repository: raw.get("GITHUB_REPOSITORY").map(str::to_string),
             excluded_workflows: raw
                 .get("EXCLUDED_WORKFLOW_NAMES")
@@ -488,6 +491,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "ALLOW_TEST_EDITS",
     "FLAKY_RERUNS",
     "GITHUB_API_URL",
+    "GITHUB_TIMEOUT",
     "GITHUB_REPOSITORY",
     "EXCLUDED_WORKFLOW_NAMES",
     "MAX_FAILED_RUNS",

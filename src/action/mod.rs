@@ -114,7 +114,8 @@ pub fn trigger(opts: &RunOptions, settings: &Settings) -> Result<Option<Trigger>
 pub fn client(opts: &RunOptions, settings: &Settings) -> Result<Option<Client>, RunError> {
     let Some(name) = opts.repo.clone().or_else(|| settings.github_repository.clone()) else { return Ok(None) };
     let repo = Repo::parse(&name).ok_or(RunError::BadRepository(name))?;
-    Ok(Some(Client::new(&settings.github_api_url, settings.github_token.as_ref(), repo, Limits::default())?))
+    let limits = Limits { read_timeout: settings.github_timeout, ..Limits::default() };
+    Ok(Some(Client::new(&settings.github_api_url, settings.github_token.as_ref(), repo, limits)?))
 }
 
 /// `self-heal run`: lists failed runs, or reads and analyses the run asked for.

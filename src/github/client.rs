@@ -25,11 +25,18 @@ pub struct Limits {
     pub max_retries: u32,
     /// The largest log archive downloaded.
     pub max_download: u64,
+    /// How long one API answer may take (`GITHUB_TIMEOUT`).
+    pub read_timeout: Duration,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_wait: Duration::from_secs(300), max_retries: 4, max_download: 1 << 30 }
+        Self {
+            max_wait: Duration::from_secs(300),
+            max_retries: 4,
+            max_download: 1 << 30,
+            read_timeout: Duration::from_secs(120),
+        }
     }
 }
 
@@ -62,8 +69,8 @@ impl Client {
             .base_uri(api_url.trim_end_matches('/'))
             .map_err(|e| transport(&e))?
             .set_connect_timeout(Some(Duration::from_secs(30)))
-            .set_read_timeout(Some(Duration::from_secs(120)))
-            .set_write_timeout(Some(Duration::from_secs(120)));
+            .set_read_timeout(Some(limits.read_timeout))
+            .set_write_timeout(Some(limits.read_timeout));
         if let Some(token) = token {
             builder = builder.personal_token(token.expose().to_string());
         }
@@ -103,12 +110,23 @@ impl Client {
         let transport = |e: octocrab::Error| GitHubError::Transport { what: what.into(), message: e.to_string() };
         let mut retries = 0;
         loop {
-            let response = match method {
+            let sent = match method {
                 http::Method::POST => self.octo._post(route, body).await,
                 http::Method::PATCH => self.octo._patch(route, body).await,
                 _ => self.octo._get(route).await,
-            }
-            .map_err(transport)?;
+            };
+            let response = match sent {
+                Ok(r) => r,
+                // A read that timed out or a dropped connection is asked again, for
+                // reads only: a write may have been carried out.
+                Err(e) if method == http::Method::GET && retries < self.limits.max_retries => {
+                    retries += 1;
+                    warn!(error = %e, "GitHub did not answer; retrying ({retries})");
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    continue;
+                }
+                Err(e) => return Err(transport(e)),
+            };
             let status = response.status();
             let headers = response.headers().clone();
             if status.is_redirection() {

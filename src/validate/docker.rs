@@ -277,8 +277,13 @@ impl DockerSandbox {
                     ..CreateExecOptions::default()
                 },
             )
-            .await
-            .map_err(|e| engine(format!("run `{display}`"), e))?;
+            .await;
+        let exec = match exec {
+            Ok(exec) => exec,
+            Err(e) => {
+                return Err(self.stopped(&display).await.unwrap_or_else(|| engine(format!("run `{display}`"), e)));
+            }
+        };
         let started = Instant::now();
         let mut output = Vec::new();
         let collect = async {
@@ -303,8 +308,29 @@ impl DockerSandbox {
         }
         let inspect =
             self.docker.inspect_exec(&exec.id).await.map_err(|e| engine(format!("read how `{display}` ended"), e))?;
+        // A run cut short because the container itself died (killed from outside,
+        // out of memory) says nothing about the patch: it is an error, not a failed test.
+        if let Some(stopped) = self.stopped(&display).await {
+            return Err(stopped);
+        }
         let code = inspect.exit_code.and_then(|c| i32::try_from(c).ok());
         Ok(TestRun::ended(display, &output, code, false, started))
+    }
+
+    /// The error for a container that is no longer running, if it is not.
+    async fn stopped(&self, display: &str) -> Option<ValidateError> {
+        let state = self.docker.inspect_container(&self.id, None).await.ok()?.state?;
+        (state.running == Some(false)).then(|| {
+            engine(
+                format!("run `{display}`"),
+                format!(
+                    "the validation container {} stopped while the tests ran (exit code {}, out of memory: {}): killed from outside, or past VALIDATION_MEMORY_MB",
+                    short(&self.id),
+                    state.exit_code.unwrap_or(-1),
+                    state.oom_killed.unwrap_or(false)
+                ),
+            )
+        })
     }
 
     /// Ends a run past its time limit: every process in the container is killed

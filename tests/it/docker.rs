@@ -259,3 +259,39 @@ async fn check_reports_the_engine_and_the_image() {
     let out = self_heal(&["check"], &missing, dir.path()).await;
     assert!(out.stdout.contains("WARN  validation") && out.stdout.contains("will be pulled"), "{}", out.stdout);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_container_killed_mid_run_is_a_clear_failure_and_nothing_is_left() {
+    let test = "a_container_killed_mid_run_is_a_clear_failure_and_nothing_is_left";
+    if !docker_or_skip(test).await {
+        return;
+    }
+    let ws = tempfile::tempdir().unwrap();
+    std::fs::write(ws.path().join("README"), "hangs\n").unwrap();
+    let before = snapshot(ws.path());
+    let wsp = ws.path().display().to_string();
+    let args = ["fix", "--json", "--workspace", wsp.as_str(), "--", "sleep", "600"];
+    let run = crate::approval::Running::start(&args, &DOCKER, ws.path());
+    let pid = run.child.id().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while owned_by(pid).await.is_empty() {
+        assert!(Instant::now() < deadline, "no validation container appeared for process {pid}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    // Something outside self-heal (an operator, the OOM killer) kills the container.
+    let id = owned_by(pid).await.remove(0);
+    let killed = std::process::Command::new("docker").args(["kill", &id]).output().unwrap();
+    assert!(killed.status.success(), "{}", String::from_utf8_lossy(&killed.stderr));
+    let stderr = std::sync::Arc::clone(&run.stderr);
+    let (code, stdout) = tokio::time::timeout(Duration::from_secs(90), run.finish()).await.expect("self-heal ended");
+    let stderr = stderr.lock().unwrap().clone();
+    assert_eq!(code, 1, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let r: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"));
+    assert_eq!(r["status"], "not_repaired", "{r:#}");
+    assert!(r["reason"].as_str().unwrap().contains("stopped while the tests ran"), "{}", r["reason"]);
+    assert!(std::path::Path::new(r["results_file"].as_str().unwrap()).exists());
+    assert_eq!(snapshot(ws.path()), before, "the workspace changed");
+    assert_eq!(owned_by(pid).await, Vec::<String>::new(), "the killed container was not removed");
+    assert_eq!(leftovers().await, Vec::<String>::new());
+}

@@ -165,3 +165,30 @@ async fn a_full_results_disk_is_reported_and_the_repair_still_lands_whole() {
     assert!(out.stderr.contains(&results_env), "{}", out.stderr);
     assert!(c.file("timesheet.py").contains("    return round(total, 2)"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_github_api_that_never_answers_times_out_after_bounded_retries() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_origin, ws, _) = failing_repo(tmp.path());
+    // Accepts connections and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in silent.incoming().take(20) {
+            held.push(stream);
+        }
+        std::thread::sleep(Duration::from_secs(120));
+    });
+    let api = format!("http://127.0.0.1:{port}/api/v3");
+    let env = [("GITHUB_API_URL", api.as_str()), ("GITHUB_REPOSITORY", "octo/app"), ("GITHUB_TIMEOUT", "1")];
+    let wsp = ws.display().to_string();
+    let started = Instant::now();
+    let out = self_heal(&["run", "--run-id", "4242", "--workspace", &wsp, "--", "true"], &env, &ws).await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(started.elapsed() < Duration::from_secs(60), "{:?}", started.elapsed());
+    assert_eq!(out.stderr.matches("GitHub did not answer; retrying").count(), 4, "{}", out.stderr);
+    assert!(out.stderr.contains("error: could not"), "{}", out.stderr);
+    assert_eq!(error_record(&ws)["status"], "error");
+    assert_eq!(dirty(&ws), "");
+}
