@@ -165,9 +165,22 @@ pub struct Archive {
 }
 
 impl Archive {
-    /// Opens an archive and checks its entry count.
+    /// Opens an archive and checks its entry count: first the count its end
+    /// record declares, before the central directory is parsed (an archive of
+    /// millions of tiny entries is refused without reading them), then the
+    /// count actually parsed.
     pub fn open(path: &Path, limits: Limits) -> Result<Self, ArchiveError> {
-        let file = std::fs::File::open(path).map_err(|source| ArchiveError::Io { path: path.to_path_buf(), source })?;
+        let io = |source| ArchiveError::Io { path: path.to_path_buf(), source };
+        let mut file = std::fs::File::open(path).map_err(io)?;
+        if let Some(count) = declared_entries(&mut file).map_err(io)?
+            && count > limits.max_entries as u64
+        {
+            return Err(ArchiveError::TooManyEntries {
+                path: path.to_path_buf(),
+                count: usize::try_from(count).unwrap_or(usize::MAX),
+                max: limits.max_entries,
+            });
+        }
         let zip = zip::ZipArchive::new(std::io::BufReader::new(file))
             .map_err(|e| ArchiveError::Zip { path: path.to_path_buf(), message: e.to_string() })?;
         if zip.len() > limits.max_entries {
@@ -246,6 +259,45 @@ impl Archive {
         }
         Ok(written)
     }
+}
+
+/// The entry count an archive's end record declares (the ZIP64 one when the
+/// classic record says so), or `None` when no end record is found (the zip
+/// reader then says what is wrong). Reads at most the last 64 KiB and 56 bytes.
+fn declared_entries(file: &mut std::fs::File) -> std::io::Result<Option<u64>> {
+    use std::io::{Read, Seek, SeekFrom};
+    const EOCD: [u8; 4] = [0x50, 0x4b, 0x05, 0x06];
+    const LOCATOR: [u8; 4] = [0x50, 0x4b, 0x06, 0x07];
+    const ZIP64_EOCD: [u8; 4] = [0x50, 0x4b, 0x06, 0x06];
+    let len = file.metadata()?.len();
+    let tail_len = len.min(22 + 65_535);
+    file.seek(SeekFrom::Start(len - tail_len))?;
+    let mut tail = vec![0u8; usize::try_from(tail_len).unwrap_or(0)];
+    file.read_exact(&mut tail)?;
+    let Some(at) = tail.windows(4).rposition(|w| w == EOCD).filter(|at| at + 22 <= tail.len()) else {
+        return Ok(None);
+    };
+    let u16_at = |i: usize| u64::from(u16::from_le_bytes([tail[i], tail[i + 1]]));
+    let classic = u16_at(at + 10);
+    if classic != 0xFFFF || at < 20 || tail[at - 20..at - 16] != LOCATOR {
+        return Ok(Some(classic));
+    }
+    let mut offset = [0u8; 8];
+    offset.copy_from_slice(&tail[at - 12..at - 4]);
+    let record = u64::from_le_bytes(offset);
+    if record.saturating_add(56) > len {
+        return Ok(None);
+    }
+    let mut zip64 = [0u8; 56];
+    file.seek(SeekFrom::Start(record))?;
+    file.read_exact(&mut zip64)?;
+    file.seek(SeekFrom::Start(0))?;
+    if zip64[..4] != ZIP64_EOCD {
+        return Ok(None);
+    }
+    let mut count = [0u8; 8];
+    count.copy_from_slice(&zip64[32..40]);
+    Ok(Some(u64::from_le_bytes(count)))
 }
 
 fn zip_error(path: &Path, e: impl std::fmt::Display) -> ArchiveError {
@@ -377,6 +429,56 @@ mod tests {
             a.read_entry(job.entries[2], |r| std::io::copy(r, &mut std::io::sink())),
             Err(ArchiveError::Bomb { .. })
         ));
+    }
+
+    /// `bytes` with every `from` replaced by `to` (same length).
+    fn patched(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+        let mut out = bytes.to_vec();
+        let mut i = 0;
+        while let Some(at) = out[i..].windows(from.len()).position(|w| w == from) {
+            out[i + at..i + at + from.len()].copy_from_slice(to);
+            i += at + from.len();
+        }
+        out
+    }
+
+    #[test]
+    fn a_declared_flood_of_entries_is_refused_before_it_is_read() {
+        let f = build(&[("a/1_x.txt", b"1"), ("a/2_y.txt", b"2")]);
+        let bytes = std::fs::read(f.path()).unwrap();
+        // The end record is the last 22 bytes; its total entry count is at offset 10.
+        let mut flood = bytes.clone();
+        let eocd = flood.len() - 22;
+        flood[eocd + 8..eocd + 12].copy_from_slice(&[0xFF, 0xFF, 0xFF, 0xFF]);
+        let out = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(out.path(), &flood).unwrap();
+        let Err(err) = Archive::open(out.path(), Limits::default()) else { panic!("a flood was opened") };
+        assert!(matches!(err, ArchiveError::TooManyEntries { count: 65_535, max: 10_000, .. }), "{err}");
+        assert!(err.to_string().contains("65535 entries; more than 10000 are refused"), "{err}");
+        // Ten thousand and one real tiny entries: refused too.
+        let names: Vec<String> = (0..10_001).map(|i| format!("j/{i}_s.txt")).collect();
+        let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"x"[..])).collect();
+        let many = build(&entries);
+        assert!(matches!(
+            Archive::open(many.path(), Limits::default()),
+            Err(ArchiveError::TooManyEntries { count: 10_001, .. })
+        ));
+    }
+
+    #[test]
+    fn names_that_are_not_utf8_are_read_lossily_and_stay_inside() {
+        let f = build(&[("job/1_QQ.txt", b"line\n"), ("job/2_ok.txt", b"fine\n")]);
+        let bytes = patched(&std::fs::read(f.path()).unwrap(), b"QQ", &[0xFF, 0xFE]);
+        let out = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(out.path(), &bytes).unwrap();
+        let target = tempfile::tempdir().unwrap();
+        let mut a = Archive::open(out.path(), Limits::default()).unwrap();
+        let written = a.extract(&target.path().join("run")).unwrap();
+        assert_eq!(written.len(), 2, "{written:?}");
+        for w in &written {
+            assert!(w.starts_with(target.path().join("run/job")), "{w:?}");
+        }
+        assert!(written.iter().any(|w| w.to_string_lossy().contains('\u{FFFD}')), "{written:?}");
     }
 
     #[test]
