@@ -32,7 +32,7 @@ fn fix_on_a_terminal(ws: &Path, env: &[(&str, &str)], answer: &str) -> (i32, Val
     let wsp = ws.display().to_string();
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_self-heal"));
     cmd.args(fix_args(&wsp, &[])).current_dir(ws).env_clear();
-    for key in ["PATH", "HOME", "LANG", "PYENV_ROOT", "PYENV_VERSION", "TMPDIR"] {
+    for key in INHERITED {
         if let Some(v) = std::env::var_os(key) {
             cmd.env(key, v);
         }
@@ -189,7 +189,7 @@ impl Running {
     pub fn start(args: &[&str], env: &[(&str, &str)], cwd: &Path) -> Self {
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_self-heal"));
         cmd.args(args).current_dir(cwd).env_clear().stdin(Stdio::null()).kill_on_drop(true);
-        for key in ["PATH", "HOME", "LANG", "PYENV_ROOT", "PYENV_VERSION", "TMPDIR"] {
+        for key in INHERITED {
             if let Some(v) = std::env::var_os(key) {
                 cmd.env(key, v);
             }

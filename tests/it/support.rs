@@ -197,11 +197,15 @@ impl Output {
     }
 }
 
+/// The variables a test's `self-heal` keeps from the test's own environment
+/// (everything else is cleared, so no developer setting leaks into a test).
+pub const INHERITED: [&str; 6] = ["PATH", "HOME", "LANG", "PYENV_ROOT", "PYENV_VERSION", "TMPDIR"];
+
 /// Runs `self-heal` with a clean environment plus `env`, in `cwd`.
 pub async fn self_heal(args: &[&str], env: &[(&str, &str)], cwd: &Path) -> Output {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_self-heal"));
     cmd.args(args).current_dir(cwd).env_clear().stdin(std::process::Stdio::null());
-    for key in ["PATH", "HOME", "LANG", "PYENV_ROOT", "PYENV_VERSION", "TMPDIR"] {
+    for key in INHERITED {
         if let Some(v) = std::env::var_os(key) {
             cmd.env(key, v);
         }
