@@ -85,11 +85,25 @@ impl Masker {
         {
             let mut out = std::io::BufWriter::new(tmp.as_file_mut());
             let mut in_key = false;
+            const PIECE: u64 = 1 << 20;
             let mut buf = Vec::new();
+            // The end of a cut piece of a long line, masked with the next piece so a
+            // secret that straddles the cut is still seen whole.
+            let mut carry = Vec::new();
             loop {
                 buf.clear();
-                if (&mut input).take(1 << 20).read_until(b'\n', &mut buf)? == 0 {
+                buf.append(&mut carry);
+                let read = (&mut input).take(PIECE).read_until(b'\n', &mut buf)?;
+                if buf.is_empty() && read == 0 {
                     break;
+                }
+                if read as u64 == PIECE && !buf.ends_with(b"\n") {
+                    // Cut at the last space or quote of the last 4 KiB (a character no
+                    // token holds, and never inside a UTF-8 sequence); carry the rest.
+                    let window = buf.len().saturating_sub(4096);
+                    if let Some(cut) = buf[window..].iter().rposition(|b| matches!(b, b' ' | b'"' | b'\'' | b',')) {
+                        carry = buf.split_off(window + cut + 1);
+                    }
                 }
                 let text = String::from_utf8_lossy(&buf);
                 let (line, newline) = match text.strip_suffix('\n') {
@@ -186,6 +200,26 @@ mod tests {
         Masker::new(vec!["my-literal-value".into()]).mask_file(&path).unwrap();
         let out = std::fs::read_to_string(&path).unwrap();
         assert_eq!(out, "ts ok\nts token ***\nts ***\n***\n***\nts *** end");
+    }
+
+    #[test]
+    fn a_secret_across_the_cut_of_a_very_long_line_is_masked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("long.txt");
+        // The token starts 6 bytes before the 1 MiB cut.
+        let token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789";
+        let mut text = "x".repeat((1 << 20) - 100);
+        text.push(' ');
+        text.push_str(&"y".repeat(93));
+        text.push(' ');
+        text.push_str(token);
+        text.push_str(" tail\n");
+        assert!(text.find(token).unwrap() < 1 << 20 && text.find(token).unwrap() + token.len() > 1 << 20);
+        std::fs::write(&path, &text).unwrap();
+        Masker::new(vec![]).mask_file(&path).unwrap();
+        let out = std::fs::read_to_string(&path).unwrap();
+        assert!(!out.contains("ghp_") && out.ends_with(" *** tail\n"), "{}", &out[out.len() - 60..]);
+        assert_eq!(out.len(), text.len() - token.len() + 3);
     }
 
     #[test]

@@ -196,12 +196,15 @@ async fn run_or_fail(
             tracing::info!("{reason}");
             result.status = "skipped";
             result.reason = Some(reason);
+        } else if let Some(e) = (!sha.is_empty()).then(|| results.count_repair(&sha).err()).flatten() {
+            // Without the count the loop guard cannot hold: do not repair blind.
+            let reason = format!(
+                "could not count this repair run ({e}), so MAX_ATTEMPTS_PER_SHA cannot be enforced: not repairing"
+            );
+            tracing::warn!("{reason}");
+            result.status = "skipped";
+            result.reason = Some(reason);
         } else {
-            if !sha.is_empty()
-                && let Err(e) = results.count_repair(&sha)
-            {
-                tracing::warn!("{e}");
-            }
             repair(&mut result, opts, settings, command, framework.as_deref(), api).await?;
             if settings.git_create_pr
                 && result.published.as_ref().is_some_and(|p| p.pushed)

