@@ -71,6 +71,18 @@ pub struct PendingFile {
     pub after: String,
 }
 
+impl From<&FileChange> for PendingFile {
+    fn from(f: &FileChange) -> Self {
+        Self { path: f.path.clone(), before: f.before.clone(), after: f.after.clone() }
+    }
+}
+
+impl From<&PendingFile> for FileChange {
+    fn from(f: &PendingFile) -> Self {
+        Self { path: f.path.clone(), before: f.before.clone(), after: f.after.clone() }
+    }
+}
+
 /// How the patch was proven, as the page shows it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ValidationPlan {
@@ -136,13 +148,7 @@ pub struct PendingPatch {
 impl PendingPatch {
     /// The files as a [`Patch`], to write.
     pub fn patch(&self) -> Patch {
-        Patch {
-            files: self
-                .files
-                .iter()
-                .map(|f| FileChange { path: f.path.clone(), before: f.before.clone(), after: f.after.clone() })
-                .collect(),
-        }
+        Patch { files: self.files.iter().map(FileChange::from).collect() }
     }
 
     /// The workspace-relative paths it changes.
@@ -331,15 +337,13 @@ async fn ask_web(
     store: &Store,
 ) -> Result<(Decision, String), String> {
     let opts = web::WebOptions::from(&settings.web_approval);
-    let server = web::ApprovalServer::start(&opts, vec![patch.clone()], store.clone(), false, "web")
+    let mut server = web::ApprovalServer::start(&opts, vec![patch.clone()], store.clone(), false, "web")
         .await
         .map_err(|e| e.to_string())?;
     // On stderr, not in the log stream's fields: the link carries the session token.
     eprintln!("self-heal: approve or reject the patch at {}", server.url());
-    // Kept until the page is done: the browser reads it to find the link.
-    let forward = opts.open_browser.then(|| web::open_browser(server.url())).flatten();
-    if forward.is_some() {
-        tracing::info!("opened the approval page in a browser");
+    if opts.open_browser {
+        server.open_in_browser();
     }
     let answer = server.decision(&patch.id, opts.timeout).await;
     server.stop(Duration::from_secs(3)).await;
@@ -391,12 +395,10 @@ pub async fn review(store: &Store, opts: &web::WebOptions) -> Result<Vec<Pending
         return Ok(Vec::new());
     }
     let ids: Vec<String> = pending.iter().map(|p| p.id.clone()).collect();
-    let server = web::ApprovalServer::start(opts, pending, store.clone(), true, "approve-ui").await?;
+    let mut server = web::ApprovalServer::start(opts, pending, store.clone(), true, "approve-ui").await?;
     eprintln!("self-heal: {} patch(es) to review at {}", ids.len(), server.url());
-    // Kept until the page is done: the browser reads it to find the link.
-    let forward = opts.open_browser.then(|| web::open_browser(server.url())).flatten();
-    if forward.is_some() {
-        tracing::info!("opened the approval page in a browser");
+    if opts.open_browser {
+        server.open_in_browser();
     }
     if !server.all_decided(opts.timeout).await {
         tracing::warn!("WEB_APPROVAL_TIMEOUT passed with patches still pending; they stay pending");

@@ -81,6 +81,8 @@ pub struct ApprovalServer {
     addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
+    /// The private file the browser was opened on; kept while the page is served.
+    forward: Option<tempfile::NamedTempFile>,
 }
 
 impl ApprovalServer {
@@ -135,7 +137,7 @@ impl ApprovalServer {
             }
         });
         let url = format!("http://{shown}/?token={token}");
-        Ok(Self { board, url, addr, stop: Some(stop), task })
+        Ok(Self { board, url, addr, stop: Some(stop), task, forward: None })
     }
 
     /// The page's link, with the session token.
@@ -148,6 +150,14 @@ impl ApprovalServer {
         self.addr
     }
 
+    /// Opens the page in the user's browser, when one is at hand (see [`open_browser`]).
+    pub fn open_in_browser(&mut self) {
+        self.forward = open_browser(&self.url);
+        if self.forward.is_some() {
+            info!("opened the approval page in a browser");
+        }
+    }
+
     /// Adds a patch to the page (several in one run are decided one by one).
     pub fn add(&self, patch: PendingPatch) {
         if let Ok(mut patches) = self.board.patches.lock() {
@@ -155,24 +165,15 @@ impl ApprovalServer {
         }
     }
 
-    fn status(&self, id: &str) -> Option<PendingPatch> {
-        self.board.patches.lock().ok()?.iter().find(|p| p.id == id).cloned()
-    }
-
-    /// Waits for the decision on patch `id`: `None` when `timeout` passes first.
-    pub async fn decision(&self, id: &str, timeout: Duration) -> Option<(Decision, String)> {
+    /// Waits until `ready` finds what it looks for in the patches (checked now and
+    /// after every decision): `None` when `timeout` passes first.
+    async fn wait_for<T>(&self, timeout: Duration, ready: impl Fn(&[PendingPatch]) -> Option<T>) -> Option<T> {
         let mut rx = self.board.decided.subscribe();
         let wait = async {
             loop {
-                if let Some(p) = self.status(id).filter(|p| p.status != PatchStatus::Pending) {
-                    let by = p.decision.as_ref().map(|d| d.by.clone()).unwrap_or_default();
-                    let decision = match p.status {
-                        PatchStatus::Approved | PatchStatus::Applied => Decision::Approved,
-                        _ => Decision::Rejected(
-                            p.decision.and_then(|d| d.reason).unwrap_or_else(|| "rejected on the approval page".into()),
-                        ),
-                    };
-                    return (decision, by);
+                let found = self.board.patches.lock().ok().and_then(|p| ready(&p));
+                if let Some(found) = found {
+                    return found;
                 }
                 if rx.changed().await.is_err() {
                     std::future::pending::<()>().await;
@@ -182,21 +183,28 @@ impl ApprovalServer {
         tokio::time::timeout(timeout, wait).await.ok()
     }
 
+    /// Waits for the decision on patch `id`: `None` when `timeout` passes first.
+    pub async fn decision(&self, id: &str, timeout: Duration) -> Option<(Decision, String)> {
+        self.wait_for(timeout, |patches| {
+            let p = patches.iter().find(|p| p.id == id && p.status != PatchStatus::Pending)?;
+            let record = p.decision.clone();
+            let by = record.as_ref().map(|d| d.by.clone()).unwrap_or_default();
+            let decision = match p.status {
+                PatchStatus::Approved | PatchStatus::Applied => Decision::Approved,
+                _ => Decision::Rejected(
+                    record.and_then(|d| d.reason).unwrap_or_else(|| "rejected on the approval page".into()),
+                ),
+            };
+            Some((decision, by))
+        })
+        .await
+    }
+
     /// Waits until no patch is pending; false when `timeout` passes first.
     pub async fn all_decided(&self, timeout: Duration) -> bool {
-        let mut rx = self.board.decided.subscribe();
-        let wait = async {
-            loop {
-                let pending = self.board.patches.lock().map(|p| p.iter().any(|p| p.status == PatchStatus::Pending));
-                if !pending.unwrap_or(false) {
-                    return;
-                }
-                if rx.changed().await.is_err() {
-                    std::future::pending::<()>().await;
-                }
-            }
-        };
-        tokio::time::timeout(timeout, wait).await.is_ok()
+        self.wait_for(timeout, |patches| patches.iter().all(|p| p.status != PatchStatus::Pending).then_some(()))
+            .await
+            .is_some()
     }
 
     /// Stops serving, after the browser has had the page that confirms the last

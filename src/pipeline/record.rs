@@ -66,11 +66,7 @@ impl Run<'_> {
                 .collect(),
             diagnosis: self.result.diagnosis.clone().unwrap_or_default(),
             diff: self.masker.mask(&patch.unified_diff()),
-            files: patch
-                .files
-                .iter()
-                .map(|f| PendingFile { path: f.path.clone(), before: f.before.clone(), after: f.after.clone() })
-                .collect(),
+            files: patch.files.iter().map(PendingFile::from).collect(),
             validation: ValidationPlan {
                 backend: v.backend.clone(),
                 image: v.image.clone(),

@@ -187,15 +187,8 @@ pub struct Running {
 impl Running {
     /// Starts the binary with a clean environment plus `env`.
     pub fn start(args: &[&str], env: &[(&str, &str)], cwd: &Path) -> Self {
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_self-heal"));
-        cmd.args(args).current_dir(cwd).env_clear().stdin(Stdio::null()).kill_on_drop(true);
-        for key in INHERITED {
-            if let Some(v) = std::env::var_os(key) {
-                cmd.env(key, v);
-            }
-        }
-        cmd.env("NO_COLOR", "1").env("VALIDATION", "local").env("WEB_APPROVAL_OPEN_BROWSER", "false");
-        cmd.envs(env.iter().copied()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut cmd = command(args, env, cwd);
+        cmd.kill_on_drop(true).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().unwrap();
         let stderr = Arc::new(Mutex::new(String::new()));
         let mut pipe = child.stderr.take().unwrap();

@@ -201,8 +201,9 @@ impl Output {
 /// (everything else is cleared, so no developer setting leaks into a test).
 pub const INHERITED: [&str; 6] = ["PATH", "HOME", "LANG", "PYENV_ROOT", "PYENV_VERSION", "TMPDIR"];
 
-/// Runs `self-heal` with a clean environment plus `env`, in `cwd`.
-pub async fn self_heal(args: &[&str], env: &[(&str, &str)], cwd: &Path) -> Output {
+/// The `self-heal` command with a clean environment (less [`INHERITED`]) plus
+/// `env`, in `cwd`, standard input closed.
+pub fn command(args: &[&str], env: &[(&str, &str)], cwd: &Path) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_self-heal"));
     cmd.args(args).current_dir(cwd).env_clear().stdin(std::process::Stdio::null());
     for key in INHERITED {
@@ -210,11 +211,16 @@ pub async fn self_heal(args: &[&str], env: &[(&str, &str)], cwd: &Path) -> Outpu
             cmd.env(key, v);
         }
     }
-    // Tests choose docker validation explicitly (tests/it/docker.rs); everything else is local.
-    cmd.env("NO_COLOR", "1").env("VALIDATION", "local");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
+    // Tests choose docker validation explicitly (tests/it/docker.rs); everything else
+    // is local; no test opens a browser on its own.
+    cmd.env("NO_COLOR", "1").env("VALIDATION", "local").env("WEB_APPROVAL_OPEN_BROWSER", "false");
+    cmd.envs(env.iter().copied());
+    cmd
+}
+
+/// Runs `self-heal` with a clean environment plus `env`, in `cwd`.
+pub async fn self_heal(args: &[&str], env: &[(&str, &str)], cwd: &Path) -> Output {
+    let mut cmd = command(args, env, cwd);
     let out = tokio::time::timeout(std::time::Duration::from_secs(240), cmd.output())
         .await
         .expect("self-heal ran over 240 s")
