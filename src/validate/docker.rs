@@ -308,12 +308,21 @@ impl DockerSandbox {
         }
         let inspect =
             self.docker.inspect_exec(&exec.id).await.map_err(|e| engine(format!("read how `{display}` ended"), e))?;
-        // A run cut short because the container itself died (killed from outside,
-        // out of memory) says nothing about the patch: it is an error, not a failed test.
-        if let Some(stopped) = self.stopped(&display).await {
-            return Err(stopped);
-        }
         let code = inspect.exit_code.and_then(|c| i32::try_from(c).ok());
+        // A run cut short because the container itself died (killed from outside,
+        // out of memory) says nothing about the patch: it is an error, not a failed
+        // test. The engine marks a killed container stopped a moment after its
+        // processes die, so a run killed by a signal (no code, or 128 + 9) is given
+        // up to a second for the container's state to show it.
+        let signalled = matches!(code, None | Some(137));
+        for _ in 0..if signalled { 10 } else { 1 } {
+            if let Some(stopped) = self.stopped(&display).await {
+                return Err(stopped);
+            }
+            if signalled {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
         Ok(TestRun::ended(display, &output, code, false, started))
     }
 
