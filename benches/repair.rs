@@ -38,6 +38,7 @@ impl Model for Scripted {
             let usage = Usage {
                 prompt: (request.system.len() + request.user.len()).div_ceil(4) as u64,
                 completion: content.len().div_ceil(4) as u64,
+                cached: 0,
             };
             Ok(ChatReply { content, usage, finish_reason: Some("stop".into()) })
         })
@@ -88,7 +89,7 @@ async fn main() {
     );
     let file = std::fs::read_to_string(ws.path().join("inventory.py")).expect("read");
 
-    let raw = RawSettings::from_pairs([("FLAKY_RERUNS", "0")]);
+    let raw = RawSettings::from_pairs([("FLAKY_RERUNS", "0"), ("DIAGNOSIS_CALL", "separate")]);
     let settings = Settings::from_raw(&raw).expect("settings");
     let workspace = ws.path().canonicalize().expect("canonical");
     let req = FixRequest {

@@ -90,6 +90,34 @@ impl ValidationBackend {
     }
 }
 
+/// Whether the model diagnoses in its own call or in the patch reply (`DIAGNOSIS_CALL`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DiagnosisCall {
+    /// One call when the code shown is small (a small model's separate, wrong
+    /// diagnosis poisons its patch), two calls otherwise.
+    Auto,
+    /// Always a diagnosis call, then patch calls.
+    Separate,
+    /// Never a separate diagnosis: the patch reply says the cause first.
+    Combined,
+}
+
+impl DiagnosisCall {
+    fn parse(value: &str) -> Result<Self, ConfigError> {
+        match value.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Self::Auto),
+            "separate" | "two" => Ok(Self::Separate),
+            "combined" | "one" => Ok(Self::Combined),
+            _ => Err(ConfigError::Invalid {
+                name: "DIAGNOSIS_CALL",
+                value: value.to_string(),
+                expected: "auto, separate or combined",
+            }),
+        }
+    }
+}
+
 /// Raw key/value settings gathered from every source before typing.
 #[derive(Debug, Default, Clone)]
 pub struct RawSettings {
@@ -352,6 +380,10 @@ pub struct Settings {
     pub max_attempts_per_sha: u64,
     /// `LOCK_TIMEOUT`: how long a run waits for another on the same results folder.
     pub lock_timeout: Duration,
+    /// `DIAGNOSIS_CALL`: a separate diagnosis call, or the cause in the patch reply.
+    pub diagnosis_call: DiagnosisCall,
+    /// `CANDIDATES`: patches asked for per attempt (sequential samples at a temperature).
+    pub candidates: u32,
     /// `LOGS_DIR`: where run logs are cached (`<dir>/extracted/<run_id>/`), relative to the workspace unless absolute.
     pub logs_dir: PathBuf,
 }
@@ -445,6 +477,12 @@ impl Settings {
             max_open_prs: usize::try_from(raw.number("MAX_OPEN_PRS", 5, 1)?.min(100)).unwrap_or(5),
             max_attempts_per_sha: raw.number("MAX_ATTEMPTS_PER_SHA", 3, 1)?,
             lock_timeout: Duration::from_secs(raw.number("LOCK_TIMEOUT", 300, 0)?),
+            diagnosis_call: raw
+                .get("DIAGNOSIS_CALL")
+                .map(DiagnosisCall::parse)
+                .transpose()?
+                .unwrap_or(DiagnosisCall::Auto),
+            candidates: u32::try_from(raw.number("CANDIDATES", 1, 1)?.min(5)).unwrap_or(1),
         })
     }
 
@@ -504,6 +542,8 @@ pub const SETTING_NAMES: &[&str] = &[
     "MAX_OPEN_PRS",
     "MAX_ATTEMPTS_PER_SHA",
     "LOCK_TIMEOUT",
+    "DIAGNOSIS_CALL",
+    "CANDIDATES",
     "RUN_ID",
     "VALIDATION_IMAGE",
     "VALIDATION_NETWORK",

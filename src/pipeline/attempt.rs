@@ -20,8 +20,10 @@ impl Run<'_> {
         user: String,
         purpose: &'static str,
         attempt: Option<u32>,
+        temperature: f32,
     ) -> Result<String, String> {
-        let request = ChatRequest { system: self.req.prompts.system.clone(), user: self.masker.mask(&user) };
+        let request =
+            ChatRequest { system: self.req.prompts.system.clone(), user: self.masker.mask(&user), temperature };
         let cap = self.req.settings.max_tokens_per_run;
         let estimate = estimate_tokens(&request.system) + estimate_tokens(&request.user);
         if cap > 0 && self.usage.total() + estimate > cap {
@@ -38,6 +40,9 @@ impl Run<'_> {
             attempt,
             prompt_tokens: 0,
             completion_tokens: 0,
+            cached_tokens: 0,
+            temperature,
+            repeated: false,
             prompt_bytes: u64::try_from(request.system.len() + request.user.len()).unwrap_or(u64::MAX),
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             finish: String::new(),
@@ -47,6 +52,7 @@ impl Run<'_> {
                 self.usage.add(reply.usage);
                 call.prompt_tokens = reply.usage.prompt;
                 call.completion_tokens = reply.usage.completion;
+                call.cached_tokens = reply.usage.cached;
                 call.finish = reply.finish_reason.clone().unwrap_or_default();
                 // An empty reply is a failed attempt (it holds no edit), not the end of the run.
                 if reply.content.trim().is_empty() {
@@ -80,7 +86,8 @@ impl Run<'_> {
         validator: &mut dyn Validator,
         seen: &[String],
     ) -> Result<(Patch, TestRun), (AttemptOutcome, String)> {
-        let patch = build_patch(edits, policy)?;
+        let suspects: Vec<String> = self.result.suspects.iter().map(|s| s.path.clone()).collect();
+        let patch = build_patch(edits, policy, &suspects)?;
         if patch.is_empty() {
             return Err((AttemptOutcome::DidNotApply, "the edits change nothing".to_string()));
         }
@@ -135,13 +142,22 @@ impl Run<'_> {
     }
 }
 
-/// Checks every edit's path against the policy, then applies the edits to the workspace files.
-fn build_patch(edits: &[Edit], policy: &PathPolicy) -> Result<Patch, (AttemptOutcome, String)> {
+/// Checks every edit's path against the policy, then applies the edits to the
+/// workspace files. An edit of a file that does not exist (a wrong or near-miss
+/// path) goes to the one suspect file where it applies, when exactly one does.
+pub(super) fn build_patch(
+    edits: &[Edit],
+    policy: &PathPolicy,
+    suspects: &[String],
+) -> Result<Patch, (AttemptOutcome, String)> {
     /// Larger files are not patched: a fix never needs to rewrite one, and reading it whole costs memory.
     const MAX_FILE_BYTES: u64 = 2 * 1024 * 1024;
     let mut checked = Vec::with_capacity(edits.len());
     for edit in edits {
-        let rel = policy.check(edit.path()).map_err(|e| (AttemptOutcome::Refused, e.to_string()))?;
+        let mut rel = policy.check(edit.path()).map_err(|e| (AttemptOutcome::Refused, e.to_string()))?;
+        if !policy.absolute(&rel).exists() && edits::needs_existing_file(edit) {
+            rel = retarget(edit, &rel, policy, suspects)?;
+        }
         let abs = policy.absolute(&rel);
         if let Ok(meta) = std::fs::metadata(&abs) {
             if !meta.is_file() {
@@ -164,7 +180,12 @@ fn build_patch(edits: &[Edit], policy: &PathPolicy) -> Result<Patch, (AttemptOut
         checked.push(with_path(edit, rel));
     }
     let read = |rel: &str| std::fs::read_to_string(policy.absolute(rel)).ok();
-    let changed = edits::apply(&checked, read).map_err(|e| (AttemptOutcome::DidNotApply, e.to_string()))?;
+    let changed = edits::apply(&checked, read).map_err(|e| {
+        // Say which edit failed and why, precisely, for the next prompt.
+        let culprit = checked.iter().find(|edit| edits::apply(std::slice::from_ref(*edit), read).is_err());
+        let why = culprit.map(|edit| edits::explain(edit, read(edit.path()).as_deref(), suspects));
+        (AttemptOutcome::DidNotApply, why.map_or_else(|| e.to_string(), |w| format!("{e}. {w}")))
+    })?;
     let files: Vec<FileChange> = changed
         .into_iter()
         .map(|(path, after)| FileChange { before: read(&path), path, after })
@@ -186,6 +207,50 @@ fn build_patch(edits: &[Edit], policy: &PathPolicy) -> Result<Patch, (AttemptOut
         }
     }
     Ok(Patch { files })
+}
+
+/// The one suspect file (other than `named`) where `edit` applies, within the policy.
+fn retarget(
+    edit: &Edit,
+    named: &str,
+    policy: &PathPolicy,
+    suspects: &[String],
+) -> Result<String, (AttemptOutcome, String)> {
+    let read = |rel: &str| std::fs::read_to_string(policy.absolute(rel)).ok();
+    let mut matches: Vec<String> = Vec::new();
+    for candidate in suspects {
+        let Ok(rel) = policy.check(candidate) else { continue };
+        if rel == named || matches.contains(&rel) || !policy.absolute(&rel).is_file() {
+            continue;
+        }
+        let moved = with_path(edit, rel.clone());
+        if edits::apply(std::slice::from_ref(&moved), read)
+            .is_ok_and(|out| out.iter().any(|(p, t)| read(p).as_ref() != Some(t)))
+        {
+            matches.push(rel);
+        }
+    }
+    match matches.as_slice() {
+        [one] => {
+            info!(named, file = %one, "the edit names a file that does not exist; it applies to the suspect file");
+            Ok(one.clone())
+        }
+        [] => Err((
+            AttemptOutcome::DidNotApply,
+            format!(
+                "{named} does not exist, and its SEARCH text is in none of the files shown ({})",
+                if suspects.is_empty() { "none".to_string() } else { suspects.join(", ") }
+            ),
+        )),
+        many => Err((
+            AttemptOutcome::DidNotApply,
+            format!(
+                "{named} does not exist, and its SEARCH text matches {} files ({}); refusing to guess which one",
+                many.len(),
+                many.join(", ")
+            ),
+        )),
+    }
 }
 
 fn with_path(edit: &Edit, path: String) -> Edit {

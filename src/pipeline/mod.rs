@@ -16,6 +16,7 @@ use std::time::Instant;
 
 mod attempt;
 pub mod ci;
+mod model_tier;
 mod record;
 mod tiers;
 
@@ -162,6 +163,13 @@ pub struct ModelCall {
     pub prompt_tokens: u64,
     /// Completion tokens, as the server counted them.
     pub completion_tokens: u64,
+    /// Prompt tokens served from the server's prompt cache, when it says.
+    pub cached_tokens: u64,
+    /// The sampling temperature asked for.
+    pub temperature: f32,
+    /// The reply repeated an earlier one: it was not validated again and cost no attempt.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub repeated: bool,
     /// Size of the prompt sent (system and user message), in bytes.
     pub prompt_bytes: u64,
     /// Wall time of the call.
@@ -177,6 +185,8 @@ pub struct Tokens {
     pub prompt: u64,
     /// Completion tokens.
     pub completion: u64,
+    /// Prompt tokens served from the server's prompt cache.
+    pub cached: u64,
 }
 
 /// The result of a repair run; serialised as the run record and `--json` output.
@@ -351,7 +361,7 @@ pub async fn run(
         analysis: Analysis::default(),
     };
     run.repair(model, validator, &policy, results).await;
-    run.result.tokens = Tokens { prompt: run.usage.prompt, completion: run.usage.completion };
+    run.result.tokens = Tokens { prompt: run.usage.prompt, completion: run.usage.completion, cached: run.usage.cached };
     run.result.duration_ms = u64::try_from(run.started.elapsed().as_millis()).unwrap_or(u64::MAX);
     run.record(results);
     Ok(run.result)

@@ -3,14 +3,12 @@
 
 use tracing::info;
 
-use super::{AttemptOutcome, Run, Status, Tier, relativise};
+use super::{Run, Status, Tier, relativise};
 use crate::analysis::{Analysis, PathMapper, analyze};
-use crate::repair::compose::{self, PromptInputs, excerpt_for, lesson};
+use crate::repair::compose::PromptInputs;
 use crate::repair::context::localise;
-use crate::repair::edits;
 use crate::repair::model::Model;
 use crate::repair::policy::PathPolicy;
-use crate::repair::prompts::untrusted;
 use crate::repair::rules;
 use crate::report::Results;
 use crate::validate::{Outcome, ValidateError, Validator};
@@ -70,15 +68,34 @@ impl Run<'_> {
         if let Some(reason) = infrastructure(&analysis) {
             return self.end(Status::Infrastructure, reason);
         }
-        if self.flaky(validator).await {
-            return;
-        }
         if baseline.outcome == Outcome::TimedOut {
+            if self.flaky(validator, 0).await {
+                return;
+            }
             return self
                 .fail(format!("the test command did not finish within {:?}", self.req.settings.validation_timeout));
         }
+        // One run serves as both the flaky re-run and the failing tests alone:
+        // failing tests that pass when run again are a flaky failure.
+        let mut reruns_done = 0;
         if let Some(run) = validator.scope(&analysis.failures, analysis.framework.as_deref()).await {
-            self.result.validation.scoped = Some(self.masked_run(run));
+            let masked = self.masked_run(run.clone());
+            if self.req.settings.flaky_reruns > 0 {
+                reruns_done = 1;
+                self.result.validation.reruns.push(masked.clone());
+                if run.passed() {
+                    return self.end(
+                        Status::Flaky,
+                        "the tests failed, then passed when the failing ones ran again: a flaky failure, nothing patched",
+                    );
+                }
+            }
+            if !run.passed() {
+                self.result.validation.scoped = Some(masked);
+            }
+        }
+        if self.flaky(validator, reruns_done).await {
+            return;
         }
         if suspects.is_empty() {
             return self.fail("could not locate the failing code: no workspace file appears in the test output");
@@ -106,93 +123,13 @@ impl Run<'_> {
         };
         let inputs =
             PromptInputs::gather(&analysis, &output, &self.req.workspace, &suspects, self.req.settings, &self.masker);
-        let memory = self.recall(&analysis, results);
-        let prompts = &self.req.prompts;
-        let diag_prompt = compose::diagnosis_prompt(prompts, &inputs);
-        info!(model = %model.describe(), "asking the model for a diagnosis");
-        let diagnosis = match self.call(model, diag_prompt, "diagnosis", None).await {
-            Ok(text) if text.trim().is_empty() => "(the model gave no diagnosis)".to_string(),
-            Ok(text) => self.masker.mask(text.trim()),
-            Err(e) => return self.fail(e),
-        };
-        info!("diagnosis: {}", diagnosis.lines().next().unwrap_or(""));
-        self.result.diagnosis = Some(diagnosis.clone());
-        let mut history: Vec<String> = memory.into_iter().collect();
-        let mut seen_diffs: Vec<String> = Vec::new();
-        for model_attempt in 1..=self.req.settings.max_attempts {
-            let number = self.next_attempt();
-            info!(
-                "attempt {number}: asking the model for a patch ({model_attempt} of {})",
-                self.req.settings.max_attempts
-            );
-            let prompt = compose::patch_prompt(prompts, &inputs, &diagnosis, &history);
-            let reply = match self.call(model, prompt, "patch", Some(number)).await {
-                Ok(text) => text,
-                Err(e) => {
-                    self.log_attempt(number, Tier::Model, None, Err((AttemptOutcome::ModelError, e.clone())));
-                    return self.fail(e);
-                }
-            };
-            let edits = match edits::parse_reply(&reply) {
-                Ok(edits) => edits,
-                Err(e) => {
-                    history.push(lesson(
-                        number,
-                        None,
-                        &format!("Your reply could not be used: {e}. Answer with search/replace blocks."),
-                    ));
-                    self.log_attempt(number, Tier::Model, None, Err((AttemptOutcome::NoEdits, e.to_string())));
-                    continue;
-                }
-            };
-            let outcome = self.try_edits(&edits, policy, validator, &seen_diffs).await;
-            match &outcome {
-                Ok((_, run)) if run.passed() => {
-                    self.log_attempt(number, Tier::Model, None, outcome);
-                    return self.accept(Tier::Model, policy, results).await;
-                }
-                Ok((patch, run)) => {
-                    let diff = self.masker.mask(&patch.unified_diff());
-                    seen_diffs.push(patch.unified_diff());
-                    let run_output = relativise(&run.output, &self.roots(validator));
-                    let new_analysis = analyze(
-                        &run_output,
-                        &PathMapper::new(self.roots(validator)),
-                        self.req.settings.log_parser_language.as_deref(),
-                    );
-                    let what = match run.outcome {
-                        Outcome::SyntaxError => "the patched file does not parse",
-                        Outcome::TimedOut => "the tests ran out of time",
-                        _ => "the tests still fail",
-                    };
-                    let after = self.masker.mask(&excerpt_for(&new_analysis, &run_output));
-                    history.push(lesson(
-                        number,
-                        Some(&diff),
-                        &format!("Result: {what}.\n{}", untrusted("test output after this patch", &after)),
-                    ));
-                }
-                Err((AttemptOutcome::Repeated, _)) => {
-                    self.log_attempt(number, Tier::Model, None, outcome);
-                    return self.fail("the model proposed the same patch as an earlier attempt; stopping early");
-                }
-                Err((AttemptOutcome::TestTampering, why)) => {
-                    history.push(lesson(number, None, &format!("Your patch was refused: {why}.")));
-                }
-                Err((_, why)) => {
-                    history.push(lesson(number, None, &format!("Your edits could not be applied: {why}.")));
-                }
-            }
-            self.log_attempt(number, Tier::Model, None, outcome);
-        }
-        let tried = self.result.attempts;
-        self.fail(format!("no validated fix after {tried} attempt(s)"));
+        self.model_tier(model, &inputs, &analysis, validator, policy, results).await;
     }
 
-    /// Runs the failing command again (`FLAKY_RERUNS` times at most); a pass
-    /// ends the run as flaky, with nothing patched.
-    async fn flaky(&mut self, validator: &mut dyn Validator) -> bool {
-        for n in 1..=self.req.settings.flaky_reruns {
+    /// Runs the failing command again (`FLAKY_RERUNS` times at most, less the
+    /// re-runs `done` already); a pass ends the run as flaky, with nothing patched.
+    async fn flaky(&mut self, validator: &mut dyn Validator, done: u32) -> bool {
+        for n in done + 1..=self.req.settings.flaky_reruns {
             info!("re-running the tests ({n} of {}) to rule out a flaky failure", self.req.settings.flaky_reruns);
             let Ok(rerun) = validator.run(None).await else { return false };
             let passed = rerun.passed();

@@ -7,7 +7,8 @@
 
 use std::path::Path;
 
-use super::context::{Suspect, render_code};
+use super::context::{Suspect, function_source, render_code, test_file, test_function};
+use super::edits::{PLACEHOLDER_REPLACE, PLACEHOLDER_SEARCH, PLACEHOLDER_WHOLE};
 use super::prompts::{Prompts, render, untrusted};
 use crate::analysis::Analysis;
 use crate::config::Settings;
@@ -24,6 +25,34 @@ pub struct PromptInputs {
     pub code: String,
     /// Which files the model may change, in words.
     pub allowed: String,
+    /// The file the format example names: the likeliest source file (else test file).
+    pub target: Option<String>,
+    /// Its length in lines, to choose whole-file answers for small files.
+    pub target_lines: usize,
+}
+
+/// Files at most this long may be answered (and asked for) whole.
+pub const SMALL_FILE_LINES: usize = 150;
+
+/// How the model is asked to write its edits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// Search/replace blocks.
+    SearchReplace,
+    /// The whole corrected file (small files only).
+    WholeFile,
+}
+
+impl Format {
+    /// Whether the other format can be asked for: a whole file only when the target is small.
+    pub fn other(self, inputs: &PromptInputs) -> Option<Format> {
+        match self {
+            Format::SearchReplace if inputs.whole_file_allowed() => Some(Format::WholeFile),
+            Format::SearchReplace => None,
+            Format::WholeFile => Some(Format::SearchReplace),
+        }
+    }
 }
 
 impl PromptInputs {
@@ -41,12 +70,75 @@ impl PromptInputs {
         } else {
             format!("only files under {}", settings.allowed_path_prefixes.join(", "))
         };
+        let mut code = render_code(ws, suspects, settings.max_prompt_tokens);
+        // The failing test's own source, when the files shown do not hold it
+        // (helper modules the test imports often rank above its file).
+        for failure in analysis.failures.iter().take(2) {
+            let (Some(file), Some(test)) = (test_file(failure, ws), failure.test.as_deref()) else { continue };
+            let name = test_function(test);
+            if code.contains(&format!(" {file} (")) {
+                continue;
+            }
+            let Some((line, src)) =
+                std::fs::read_to_string(ws.join(&file)).ok().and_then(|t| function_source(&t, name))
+            else {
+                continue;
+            };
+            if code.contains(&src) {
+                continue;
+            }
+            code.push_str(&untrusted(&format!("failing test {name} in {file} (from line {line})"), &src));
+            code.push('\n');
+        }
+        let target = suspects.iter().find(|s| !s.is_test).or(suspects.first()).map(|s| s.path.clone());
+        let target_lines =
+            target.as_ref().and_then(|t| std::fs::read_to_string(ws.join(t)).ok()).map_or(0, |t| t.lines().count());
         Self {
             failure: masker.mask(&describe_failures(analysis)),
             excerpt: masker.mask(&excerpt_for(analysis, output)),
-            code: masker.mask(&render_code(ws, suspects, settings.max_prompt_tokens)),
+            code: masker.mask(&code),
             allowed,
+            target,
+            target_lines,
         }
+    }
+
+    /// Whether the target file is small enough to be answered whole.
+    pub fn whole_file_allowed(&self) -> bool {
+        self.target.is_some() && self.target_lines > 0 && self.target_lines <= SMALL_FILE_LINES
+    }
+}
+
+/// The answer format, shown with the real file's name and placeholders that are
+/// no code of any language (so a copied example is recognised, never applied).
+pub fn format_instructions(format: Format, target: Option<&str>, combined: bool) -> String {
+    let file = target.unwrap_or("the file you change");
+    let lang = target.and_then(|t| t.rsplit_once('.')).map_or("", |(_, ext)| fence_language(ext));
+    let first = if combined {
+        "First write one line that starts with `Cause:` and says what is wrong in the code. Then give the fix"
+    } else {
+        "Write one sentence saying what you change and why, then give the fix"
+    };
+    match format {
+        Format::SearchReplace => format!(
+            "{first} as a search/replace block: the file's path on its own line, then the block. The SEARCH part copies the current lines exactly (enough of them to be unique); the REPLACE part holds the new lines. For {file} it looks like this:\n\n{file}\n<<<<<<< SEARCH\n{PLACEHOLDER_SEARCH} {file})\n=======\n{PLACEHOLDER_REPLACE})\n>>>>>>> REPLACE\n\nUse one block per change; several blocks and several files are allowed. Write nothing after the blocks."
+        ),
+        Format::WholeFile => format!(
+            "{first} as the whole corrected file {file}, every line of it, in one fenced block with the path on the line before it:\n\n{file}\n```{lang}\n{PLACEHOLDER_WHOLE} {file})\n```\n\nWrite nothing after the block."
+        ),
+    }
+}
+
+fn fence_language(ext: &str) -> &'static str {
+    match ext {
+        "py" => "python",
+        "js" | "mjs" | "cjs" => "javascript",
+        "ts" => "typescript",
+        "go" => "go",
+        "java" => "java",
+        "rs" => "rust",
+        "rb" => "ruby",
+        _ => "",
     }
 }
 
@@ -62,19 +154,51 @@ pub fn diagnosis_prompt(prompts: &Prompts, inputs: &PromptInputs) -> String {
     )
 }
 
-/// The patch request, with the lessons of earlier attempts.
-pub fn patch_prompt(prompts: &Prompts, inputs: &PromptInputs, diagnosis: &str, history: &[String]) -> String {
+/// The patch request, with the lessons of earlier attempts. Its stable part
+/// (code, failure, output) comes first and what changes between attempts
+/// (history, format) last, so servers' prompt caches reuse the prefix.
+/// `diagnosis` is `None` when the model diagnoses in the same reply.
+pub fn patch_prompt(
+    prompts: &Prompts,
+    inputs: &PromptInputs,
+    diagnosis: Option<&str>,
+    history: &[String],
+    format: Format,
+) -> String {
+    let diagnosis = diagnosis.map(|d| format!("\n## Diagnosis\n{}\n", untrusted("diagnosis", d))).unwrap_or_default();
     render(
         &prompts.patch,
         &[
             ("failure", &inputs.failure),
-            ("diagnosis", &untrusted("diagnosis", diagnosis)),
+            ("diagnosis", &diagnosis),
             ("excerpt", &untrusted("test output", &inputs.excerpt)),
             ("context", &inputs.code),
             ("history", &history.join("\n")),
             ("allowed", &inputs.allowed),
+            ("format", &format_instructions(format, inputs.target.as_deref(), diagnosis.is_empty())),
         ],
     )
+}
+
+/// The diagnosis a combined reply gives: its prose outside the edit blocks, a few lines at most.
+pub fn diagnosis_of(reply: &str) -> Option<String> {
+    let mut lines = Vec::new();
+    for line in reply.lines() {
+        let t = line.trim();
+        if t.starts_with("<<<<<<<") || t.starts_with("```") || t.starts_with("--- ") {
+            break;
+        }
+        if !t.is_empty() {
+            lines.push(t);
+        }
+    }
+    // The last prose line before a block is usually the file's path.
+    if lines.last().is_some_and(|l| !l.contains(' ')) {
+        lines.pop();
+    }
+    let text = lines.into_iter().take(6).collect::<Vec<_>>().join("\n");
+    let text = crate::analysis::truncate(&text, 1000);
+    (!text.is_empty()).then_some(text)
 }
 
 /// The failures in a few lines, for prompts.
@@ -152,7 +276,13 @@ mod tests {
             ),
             "Result: the tests still fail.",
         )];
-        let prompt = patch_prompt(&Prompts::builtin(), &inputs(ws.path()), "Root cause: add multiplies.", &history);
+        let prompt = patch_prompt(
+            &Prompts::builtin(),
+            &inputs(ws.path()),
+            Some("Root cause: add multiplies."),
+            &history,
+            Format::SearchReplace,
+        );
         insta::assert_snapshot!(prompt);
     }
 

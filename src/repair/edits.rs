@@ -50,6 +50,56 @@ impl Edit {
     }
 }
 
+/// Whether the edit can only apply to a file that exists (it replaces text in it).
+pub fn needs_existing_file(edit: &Edit) -> bool {
+    match edit {
+        Edit::SearchReplace { search, .. } => !search.trim().is_empty(),
+        Edit::Diff { .. } => true,
+        Edit::WholeFile { .. } => false,
+    }
+}
+
+/// Why `edit` does not apply to `text` (the file's contents, `None` when it does
+/// not exist), precisely enough for the next prompt: the missing path and the
+/// files that exist, or the first SEARCH line not in the file and the nearest one that is.
+pub fn explain(edit: &Edit, text: Option<&str>, known: &[String]) -> String {
+    let path = edit.path();
+    let Some(text) = text else {
+        let shown = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+        return format!("The file {path} does not exist; the files shown to you are: {shown}.");
+    };
+    let wanted: Vec<&str> = match edit {
+        Edit::SearchReplace { search, .. } => search.lines().collect(),
+        Edit::Diff { hunks, .. } => hunks.iter().flat_map(|h| h.old.iter().map(String::as_str)).collect(),
+        Edit::WholeFile { .. } => return String::new(),
+    };
+    let file_lines: Vec<&str> = text.lines().collect();
+    let missing = wanted
+        .iter()
+        .filter(|l| !l.trim().is_empty() && !elision(l))
+        .find(|l| !file_lines.iter().any(|f| f.trim() == l.trim()));
+    let Some(missing) = missing else {
+        return format!(
+            "Every SEARCH line is in {path}, but not together in that order, or they match more than one place; copy one run of consecutive lines exactly."
+        );
+    };
+    let nearest = file_lines
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| !f.trim().is_empty())
+        .map(|(i, f)| (similar::TextDiff::from_chars(f.trim(), missing.trim()).ratio(), i, f))
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    match nearest {
+        Some((_, i, f)) => format!(
+            "This SEARCH line is not in {path}: `{}`. The nearest line in the file is line {}: `{}`.",
+            missing.trim(),
+            i + 1,
+            f.trim()
+        ),
+        None => format!("This SEARCH line is not in {path}: `{}`; the file is empty.", missing.trim()),
+    }
+}
+
 /// One hunk of a unified diff.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hunk {
@@ -106,6 +156,47 @@ pub enum EditError {
         /// The file.
         path: String,
     },
+    /// The reply copied the format example instead of writing an edit.
+    #[error("the reply copies the example of the answer format ({0}) instead of the real lines of the file")]
+    EchoedExample(String),
+    /// Elided lines (`...`) in a SEARCH part that its REPLACE part does not mirror.
+    #[error(
+        "the SEARCH part of the edit for {path} leaves lines out (`...`) and its REPLACE part does not leave out the same places; refusing to drop the lines in between"
+    )]
+    UnmatchedElision {
+        /// The file.
+        path: String,
+    },
+}
+
+/// The text the prompts put where the lines to replace go, in the format example.
+/// It is no code of any language, so a reply that copies it is recognised.
+pub const PLACEHOLDER_SEARCH: &str = "(copy here, exactly, the current lines of";
+/// The text the prompts put where the new lines go, in the format example.
+pub const PLACEHOLDER_REPLACE: &str = "(the corrected lines";
+/// The text the prompts put where a whole file's contents go.
+pub const PLACEHOLDER_WHOLE: &str = "(every line of the corrected";
+
+/// Whether a reply copies a format example: the placeholders above, or the
+/// `path/to/...` example of earlier templates (and of many tutorials).
+fn echoed(edits: &[Edit]) -> Option<String> {
+    for edit in edits {
+        let texts: Vec<&str> = match edit {
+            Edit::SearchReplace { search, replace, .. } => vec![search, replace],
+            Edit::WholeFile { content, .. } => vec![content],
+            Edit::Diff { .. } => vec![],
+        };
+        if let Some(p) = [PLACEHOLDER_SEARCH, PLACEHOLDER_REPLACE, PLACEHOLDER_WHOLE]
+            .iter()
+            .find(|p| texts.iter().any(|t| t.contains(**p)))
+        {
+            return Some(format!("it holds the placeholder {p:?}"));
+        }
+        if edit.path().starts_with("path/to/") {
+            return Some(format!("it names the example path {}", edit.path()));
+        }
+    }
+    None
 }
 
 static SEARCH_START: LazyLock<Regex> = LazyLock::new(|| re(r"^\s*<{5,9} ?SEARCH\s*$"));
@@ -119,7 +210,16 @@ static PATHLIKE: LazyLock<Regex> =
 use crate::analysis::re;
 
 /// Reads every edit out of a reply, in the most specific format it uses.
+/// A reply that copies the format example is an [`EditError::EchoedExample`].
 pub fn parse_reply(reply: &str) -> Result<Vec<Edit>, EditError> {
+    let edits = parse_any(reply)?;
+    match echoed(&edits) {
+        Some(why) => Err(EditError::EchoedExample(why)),
+        None => Ok(edits),
+    }
+}
+
+fn parse_any(reply: &str) -> Result<Vec<Edit>, EditError> {
     let lines: Vec<&str> = reply.lines().collect();
     let blocks = parse_search_replace(&lines)?;
     if !blocks.is_empty() {
@@ -388,7 +488,48 @@ fn apply_search_replace(path: &str, text: Option<&str>, search: &str, replace: &
     }
     let old: Vec<&str> = search.lines().collect();
     let new: Vec<String> = replace.lines().map(str::to_string).collect();
-    replace_lines(path, text, &old, &new, None)
+    match replace_lines(path, text, &old, &new, None) {
+        Err(EditError::NotFound { .. }) if old.iter().any(|l| elision(l)) => replace_elided(path, text, &old, &new),
+        other => other,
+    }
+}
+
+/// A line that stands for lines left out: `...`, `…`, `# ...`, `// ...`, and the
+/// `# … (lines elided; …)` marks of self-heal's own prompts.
+fn elision(line: &str) -> bool {
+    let t = line.trim();
+    let t = t.strip_prefix('#').or_else(|| t.strip_prefix("//")).unwrap_or(t).trim_start();
+    t.starts_with("...") || t.starts_with('…')
+}
+
+/// Splits lines at elision marks into the runs between them (empty runs dropped).
+fn pieces<'a, T: AsRef<str>>(lines: &'a [T]) -> Vec<Vec<&'a str>> {
+    let mut out = vec![Vec::new()];
+    for l in lines {
+        if elision(l.as_ref()) {
+            out.push(Vec::new());
+        } else if let Some(last) = out.last_mut() {
+            last.push(l.as_ref());
+        }
+    }
+    out.retain(|p| !p.is_empty());
+    out
+}
+
+/// A SEARCH with elided lines, as aider reads it: the runs between the marks are
+/// replaced one by one by the matching runs of REPLACE, each found on its own
+/// (ambiguity refused); a REPLACE that does not leave out the same places is refused.
+fn replace_elided(path: &str, text: &str, old: &[&str], new: &[String]) -> Result<String, EditError> {
+    let (old_pieces, new_pieces) = (pieces(old), pieces(new));
+    if old_pieces.len() != new_pieces.len() || old_pieces.len() < 2 {
+        return Err(EditError::UnmatchedElision { path: path.to_string() });
+    }
+    let mut text = text.to_string();
+    for (o, n) in old_pieces.iter().zip(&new_pieces) {
+        let n: Vec<String> = n.iter().map(|l| (*l).to_string()).collect();
+        text = replace_lines(path, &text, o, &n, None)?;
+    }
+    Ok(text)
 }
 
 fn apply_hunk(path: &str, text: &str, hunk: &Hunk) -> Result<String, EditError> {
@@ -402,7 +543,51 @@ fn apply_hunk(path: &str, text: &str, hunk: &Hunk) -> Result<String, EditError> 
         return Ok(rejoin(&lines, text));
     }
     let old: Vec<&str> = hunk.old.iter().map(String::as_str).collect();
-    replace_lines(path, text, &old, &hunk.new, Some(hunk.old_start))
+    let applied = replace_lines(path, text, &old, &hunk.new, Some(hunk.old_start));
+    if hunk.old == hunk.new {
+        // A hunk of context lines only: small models put the fix in a context line
+        // instead of a -/+ pair. Read it as the new text of the lines it nearly matches.
+        return match applied {
+            Ok(same) if same == text => Err(EditError::NotFound { path: path.to_string() }),
+            Err(EditError::NotFound { .. }) => replace_drifted(path, text, &hunk.new, hunk.old_start),
+            other => other,
+        };
+    }
+    applied
+}
+
+/// Puts `new` over the one run of as many lines in `text` that it matches but
+/// for a few lines (at most a third, at least one line the same), the diff's
+/// line number breaking ties; anything less certain is refused.
+fn replace_drifted(path: &str, text: &str, new: &[String], hint: usize) -> Result<String, EditError> {
+    let lines: Vec<&str> = text.lines().collect();
+    let n = new.len();
+    let not_found = || EditError::NotFound { path: path.to_string() };
+    if n < 2 || n > lines.len() {
+        return Err(not_found());
+    }
+    let allowed = (n / 3).max(1);
+    let mut best: Vec<(usize, usize)> = Vec::new(); // (differing lines, start)
+    for start in 0..=lines.len() - n {
+        let differ = new.iter().enumerate().filter(|(k, l)| lines[start + k].trim() != l.trim()).count();
+        if differ == 0 || differ > allowed || n - differ < 2 {
+            continue;
+        }
+        best.push((differ, start));
+    }
+    best.sort_by_key(|&(d, s)| (d, (s + 1).abs_diff(hint)));
+    let Some(&(d, start)) = best.first() else { return Err(not_found()) };
+    if best.get(1).is_some_and(|&(d2, s2)| d2 == d && (s2 + 1).abs_diff(hint) == (start + 1).abs_diff(hint)) {
+        return Err(EditError::Ambiguous { path: path.to_string(), count: best.iter().filter(|b| b.0 == d).count() });
+    }
+    if best.iter().filter(|b| b.0 == d).count() > 1 && hint == 0 {
+        return Err(EditError::Ambiguous { path: path.to_string(), count: 2 });
+    }
+    let replacement = reindent(lines[start], &new[0], new);
+    let mut out: Vec<&str> = lines[..start].to_vec();
+    out.extend(replacement.iter().map(String::as_str));
+    out.extend_from_slice(&lines[start + n..]);
+    Ok(rejoin(&out, text))
 }
 
 /// Finds `old` as a run of lines (exact, then ignoring trailing, then all
@@ -578,6 +763,59 @@ mod tests {
     fn fence_info_path() {
         let reply = "```python:src/calc.py\nprint(1)\n```\n";
         assert_eq!(parse_reply(reply).unwrap()[0].path(), "src/calc.py");
+    }
+
+    #[test]
+    fn an_echoed_format_example_is_recognised() {
+        let old = "path/to/file.py\n<<<<<<< SEARCH\n    return a * b\n=======\n    return a + b\n>>>>>>> REPLACE\n";
+        assert!(matches!(parse_reply(old), Err(EditError::EchoedExample(_))));
+        let new = format!(
+            "calc.py\n<<<<<<< SEARCH\n{PLACEHOLDER_SEARCH} calc.py)\n=======\n{PLACEHOLDER_REPLACE})\n>>>>>>> REPLACE\n"
+        );
+        assert!(matches!(parse_reply(&new), Err(EditError::EchoedExample(_))));
+        let whole = format!("calc.py\n```python\n{PLACEHOLDER_WHOLE} calc.py)\n```\n");
+        assert!(matches!(parse_reply(&whole), Err(EditError::EchoedExample(_))));
+    }
+
+    #[test]
+    fn elided_lines_in_search_are_matched_piecewise() {
+        let text = "def f(x):\n    a = 1\n    b = 2\n    c = 3\n    return a * x\n";
+        let reply = "calc.py\n<<<<<<< SEARCH\ndef f(x):\n    ...\n    return a * x\n=======\ndef f(x):\n    ...\n    return a + x\n>>>>>>> REPLACE\n";
+        let out = apply(&parse_reply(reply).unwrap(), one("calc.py", text)).unwrap();
+        assert_eq!(out[0].1, text.replace("a * x", "a + x"));
+        // Our own prompt's elision mark, copied by the model.
+        let reply = "calc.py\n<<<<<<< SEARCH\ndef f(x):\n# … (lines elided; next line is 5)\n    return a * x\n=======\ndef f(x):\n# … (lines elided; next line is 5)\n    return a + x\n>>>>>>> REPLACE\n";
+        let out = apply(&parse_reply(reply).unwrap(), one("calc.py", text)).unwrap();
+        assert_eq!(out[0].1, text.replace("a * x", "a + x"));
+        // REPLACE that drops the elided lines: refused, never deleting them.
+        let reply = "calc.py\n<<<<<<< SEARCH\ndef f(x):\n    ...\n    return a * x\n=======\ndef f(x):\n    return a + x\n>>>>>>> REPLACE\n";
+        assert!(matches!(
+            apply(&parse_reply(reply).unwrap(), one("calc.py", text)),
+            Err(EditError::UnmatchedElision { .. })
+        ));
+        // A piece that is in the file twice is ambiguous.
+        let twice = "x = 1\ny = 2\nx = 1\nz = 3\n";
+        let reply = "a.py\n<<<<<<< SEARCH\nx = 1\n...\nz = 3\n=======\nx = 1\n...\nz = 4\n>>>>>>> REPLACE\n";
+        assert!(matches!(apply(&parse_reply(reply).unwrap(), one("a.py", twice)), Err(EditError::Ambiguous { .. })));
+    }
+
+    #[test]
+    fn a_context_only_hunk_is_read_as_the_new_lines() {
+        // What the small model writes: no -/+ lines, the fix inside the context.
+        let text = "def letter(score):\n    for t, l in BOUNDS:\n        if score > t:\n            return l\n    return 'F'\n";
+        let reply = "```diff\n--- a/grades.py\n+++ b/grades.py\n@@ -1,5 +1,5 @@\n def letter(score):\n     for t, l in BOUNDS:\n         if score >= t:\n             return l\n```\n";
+        let out = apply(&parse_reply(reply).unwrap(), one("grades.py", text)).unwrap();
+        assert_eq!(out[0].1, text.replace("score > t", "score >= t"));
+        // Context that matches the file exactly changes nothing: not a fix.
+        let same = "```diff\n--- a/grades.py\n+++ b/grades.py\n@@ -1,3 +1,3 @@\n def letter(score):\n     for t, l in BOUNDS:\n         if score > t:\n```\n";
+        assert!(matches!(apply(&parse_reply(same).unwrap(), one("grades.py", text)), Err(EditError::NotFound { .. })));
+        // Too different from every place: refused.
+        let far = "```diff\n--- a/grades.py\n+++ b/grades.py\n@@ -1,3 +1,3 @@\n def other():\n     pass\n     return 1\n```\n";
+        assert!(matches!(apply(&parse_reply(far).unwrap(), one("grades.py", text)), Err(EditError::NotFound { .. })));
+        // Two places equally near: refused.
+        let two = "a = 1\nb = 2\nc = 3\n\na = 1\nb = 2\nc = 3\n";
+        let amb = "```diff\n--- a/x.py\n+++ b/x.py\n@@ -0,0 +0,0 @@\n a = 1\n b = 2\n c = 4\n```\n";
+        assert!(matches!(apply(&parse_reply(amb).unwrap(), one("x.py", two)), Err(EditError::Ambiguous { .. })));
     }
 
     #[test]

@@ -35,6 +35,9 @@ pub struct Usage {
     pub prompt: u64,
     /// Completion tokens.
     pub completion: u64,
+    /// Prompt tokens the server took from its prompt cache, when it says
+    /// (`usage.prompt_tokens_details.cached_tokens`: OpenAI, vLLM, llama.cpp).
+    pub cached: u64,
 }
 
 impl Usage {
@@ -42,6 +45,7 @@ impl Usage {
     pub fn add(&mut self, other: Usage) {
         self.prompt += other.prompt;
         self.completion += other.completion;
+        self.cached += other.cached;
     }
 
     /// Prompt plus completion.
@@ -57,6 +61,8 @@ pub struct ChatRequest {
     pub system: String,
     /// The user message.
     pub user: String,
+    /// Sampling temperature: 0 for the first try, higher to get a different answer.
+    pub temperature: f32,
 }
 
 /// The model's answer.
@@ -138,14 +144,18 @@ impl OpenAiModel {
         let body = CreateChatCompletionRequestArgs::default()
             .model(self.settings.model.clone())
             .messages(messages)
-            .temperature(0.0)
+            .temperature(request.temperature)
             .build()
             .map_err(|e| ModelError::Request(e.to_string()))?;
         let response = self.client.chat().create(body).await.map_err(|e| self.map_error(e))?;
         let choice = response.choices.into_iter().next();
         let usage = response
             .usage
-            .map(|u| Usage { prompt: u64::from(u.prompt_tokens), completion: u64::from(u.completion_tokens) })
+            .map(|u| Usage {
+                prompt: u64::from(u.prompt_tokens),
+                completion: u64::from(u.completion_tokens),
+                cached: u.prompt_tokens_details.and_then(|d| d.cached_tokens).map_or(0, u64::from),
+            })
             .unwrap_or_default();
         let finish_reason = choice
             .as_ref()

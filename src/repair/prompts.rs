@@ -145,7 +145,7 @@ mod tests {
         for name in ["failure", "excerpt", "context"] {
             assert!(p.diagnosis.contains(&format!("{{{{{name}}}}}")), "diagnosis lacks {name}");
         }
-        for name in ["failure", "diagnosis", "excerpt", "context", "history", "allowed"] {
+        for name in ["failure", "diagnosis", "excerpt", "context", "history", "allowed", "format"] {
             assert!(p.patch.contains(&format!("{{{{{name}}}}}")), "patch lacks {name}");
         }
     }

@@ -239,6 +239,9 @@ pub fn model_env(server: &ModelServer) -> Vec<(&'static str, String)> {
         ("OPENAI_API_KEY", "sk-test-standin-key-0123456789".to_string()),
         ("OPENAI_MODEL", "stand-in".to_string()),
         ("MODEL_RETRY_DELAY_MS", "10".to_string()),
+        // The scripted replies of most tests begin with a diagnosis: the two-call
+        // mode. Tests of the one-call mode (the default for small code) set it.
+        ("DIAGNOSIS_CALL", "separate".to_string()),
     ]
 }
 
