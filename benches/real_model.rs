@@ -210,7 +210,7 @@ async fn main() {
         ] {
             raw.set(k, v);
         }
-        raw.set("RESULTS_DIR", &dir.path().join("results").display().to_string());
+        raw.set("RESULTS_DIR", dir.path().join("results").display().to_string());
         let settings = Settings::from_raw(&raw).expect("settings");
         let command = TestCommand::Argv(case.command.iter().map(|s| s.to_string()).collect());
         let started = Instant::now();

@@ -503,7 +503,7 @@ fn elision(line: &str) -> bool {
 }
 
 /// Splits lines at elision marks into the runs between them (empty runs dropped).
-fn pieces<'a, T: AsRef<str>>(lines: &'a [T]) -> Vec<Vec<&'a str>> {
+fn pieces<T: AsRef<str>>(lines: &[T]) -> Vec<Vec<&str>> {
     let mut out = vec![Vec::new()];
     for l in lines {
         if elision(l.as_ref()) {
