@@ -188,7 +188,16 @@ async fn main() {
     let mut cases = sample_cases(&root);
     cases.extend(further_cases());
     cases.retain(|c| only.as_ref().is_none_or(|o| o.iter().any(|n| c.name.contains(n.as_str()))));
-    println!("== real-model repairs at {base_url}, {} case(s)", cases.len());
+    // The interpreter that has pytest, by absolute path: a version manager's
+    // shim (pyenv) may pick another one in the tests' scrubbed environment.
+    let python = std::process::Command::new("python3")
+        .args(["-c", "import pytest, sys; print(sys.executable)"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "python3".to_string());
+    println!("== real-model repairs at {base_url}, {} case(s), python {python}", cases.len());
     let mut rows = Vec::new();
     for case in cases {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -212,7 +221,11 @@ async fn main() {
         }
         raw.set("RESULTS_DIR", dir.path().join("results").display().to_string());
         let settings = Settings::from_raw(&raw).expect("settings");
-        let command = TestCommand::Argv(case.command.iter().map(|s| s.to_string()).collect());
+        let mut argv: Vec<String> = case.command.iter().map(|s| s.to_string()).collect();
+        if argv[0] == "python3" {
+            argv[0] = python.clone();
+        }
+        let command = TestCommand::Argv(argv);
         let started = Instant::now();
         let outcome = fix(&ws, Some(command), None, &settings, &root, Origin::default()).await;
         let wall = started.elapsed();
@@ -251,6 +264,12 @@ fn print_row(row: &Row) {
         row.wall.as_secs_f64(),
         r.reason.as_deref().map(|s| format!("  ({})", s.chars().take(140).collect::<String>())).unwrap_or_default()
     );
+    if r.status.as_str() != "repaired"
+        && let Some(before) = r.validation.before.as_ref()
+    {
+        let tail: String = before.tail.chars().rev().take(400).collect::<Vec<_>>().into_iter().rev().collect();
+        println!("    the failing run ({}): ...{}", before.command, tail.replace('\n', "\n    "));
+    }
     for a in &r.attempt_log {
         println!("    attempt {} {:?}: {}", a.number, a.outcome, a.detail.chars().take(160).collect::<String>());
     }

@@ -154,10 +154,20 @@ pub(super) fn build_patch(
     const MAX_FILE_BYTES: u64 = 2 * 1024 * 1024;
     let mut checked = Vec::with_capacity(edits.len());
     for edit in edits {
-        let mut rel = policy.check(edit.path()).map_err(|e| (AttemptOutcome::Refused, e.to_string()))?;
-        if !policy.absolute(&rel).exists() && edits::needs_existing_file(edit) {
-            rel = retarget(edit, &rel, policy, suspects)?;
-        }
+        let rel = if edit.path() == edits::UNNAMED {
+            retarget(edit, edits::UNNAMED, policy, suspects)?
+        } else {
+            let rel = policy.check(edit.path()).map_err(|e| (AttemptOutcome::Refused, e.to_string()))?;
+            if policy.absolute(&rel).exists() {
+                rel
+            } else if edits::needs_existing_file(edit) {
+                retarget(edit, &rel, policy, suspects)?
+            } else {
+                // A whole file under a near-miss name ("Calc.py") is the suspect it
+                // plainly rewrites; one that resembles none is a new file.
+                retarget(edit, &rel, policy, suspects).unwrap_or(rel)
+            }
+        };
         let abs = policy.absolute(&rel);
         if let Ok(meta) = std::fs::metadata(&abs) {
             if !meta.is_file() {
@@ -217,38 +227,47 @@ fn retarget(
     suspects: &[String],
 ) -> Result<String, (AttemptOutcome, String)> {
     let read = |rel: &str| std::fs::read_to_string(policy.absolute(rel)).ok();
+    /// How much of a suspect a whole file must keep to be taken for its new text.
+    const RESEMBLES: f32 = 0.5;
     let mut matches: Vec<String> = Vec::new();
     for candidate in suspects {
         let Ok(rel) = policy.check(candidate) else { continue };
         if rel == named || matches.contains(&rel) || !policy.absolute(&rel).is_file() {
             continue;
         }
-        let moved = with_path(edit, rel.clone());
-        if edits::apply(std::slice::from_ref(&moved), read)
-            .is_ok_and(|out| out.iter().any(|(p, t)| read(p).as_ref() != Some(t)))
-        {
+        let fits = match edit {
+            // A whole file fits the suspect whose lines it mostly keeps.
+            Edit::WholeFile { content, .. } => read(&rel).is_some_and(|old| {
+                old != *content && similar::TextDiff::from_lines(old.as_str(), content.as_str()).ratio() >= RESEMBLES
+            }),
+            _ => {
+                let moved = with_path(edit, rel.clone());
+                edits::apply(std::slice::from_ref(&moved), read)
+                    .is_ok_and(|out| out.iter().any(|(p, t)| read(p).as_ref() != Some(t)))
+            }
+        };
+        if fits {
             matches.push(rel);
         }
     }
+    let what =
+        if named == edits::UNNAMED { "The edit names no file".to_string() } else { format!("{named} does not exist") };
+    let text = if matches!(edit, Edit::WholeFile { .. }) { "its text resembles" } else { "its SEARCH text is in" };
     match matches.as_slice() {
         [one] => {
-            info!(named, file = %one, "the edit names a file that does not exist; it applies to the suspect file");
+            info!(named, file = %one, "the edit names no existing file; it applies to the one suspect file it fits");
             Ok(one.clone())
         }
         [] => Err((
             AttemptOutcome::DidNotApply,
             format!(
-                "{named} does not exist, and its SEARCH text is in none of the files shown ({})",
+                "{what}, and {text} none of the files shown ({}); name the file by its path",
                 if suspects.is_empty() { "none".to_string() } else { suspects.join(", ") }
             ),
         )),
         many => Err((
             AttemptOutcome::DidNotApply,
-            format!(
-                "{named} does not exist, and its SEARCH text matches {} files ({}); refusing to guess which one",
-                many.len(),
-                many.join(", ")
-            ),
+            format!("{what}, and {text} {} files ({}); refusing to guess which one", many.len(), many.join(", ")),
         )),
     }
 }
@@ -258,5 +277,75 @@ fn with_path(edit: &Edit, path: String) -> Edit {
         Edit::SearchReplace { search, replace, .. } => Edit::SearchReplace { path, search, replace },
         Edit::Diff { hunks, .. } => Edit::Diff { path, hunks },
         Edit::WholeFile { content, .. } => Edit::WholeFile { path, content },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::repair::edits::UNNAMED;
+
+    fn workspace(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (rel, text) in files {
+            let p = dir.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        dir
+    }
+
+    const ACCESS: &str =
+        "ADULT = 18\n\n\ndef can_vote(age):\n    return age > ADULT\n\n\ndef is_child(age):\n    return age < 13\n";
+    const TEST: &str = "from access import can_vote\n\n\ndef test_vote():\n    assert can_vote(18)\n";
+
+    fn suspects() -> Vec<String> {
+        vec!["access.py".into(), "tests/test_access.py".into(), "other/secret.py".into()]
+    }
+
+    #[test]
+    fn an_unnamed_edit_goes_to_the_one_suspect_it_fits_within_the_policy() {
+        let ws = workspace(&[("access.py", ACCESS), ("tests/test_access.py", TEST), ("other/secret.py", ACCESS)]);
+        let edit = Edit::SearchReplace {
+            path: UNNAMED.into(),
+            search: "    return age > ADULT\n".into(),
+            replace: "    return age >= ADULT\n".into(),
+        };
+        // Two suspects hold the text: refused.
+        let open = PathPolicy::new(ws.path(), &[], &[]).unwrap();
+        let (outcome, why) = build_patch(std::slice::from_ref(&edit), &open, &suspects()).unwrap_err();
+        assert_eq!(outcome, AttemptOutcome::DidNotApply);
+        assert!(why.contains("names no file") && why.contains("2 files"), "{why}");
+        // The allowlist leaves one: it goes there, and never outside the policy.
+        let narrow = PathPolicy::new(ws.path(), &["access.py".into(), "tests/".into()], &[]).unwrap();
+        let patch = build_patch(std::slice::from_ref(&edit), &narrow, &suspects()).unwrap();
+        assert_eq!(patch.files.len(), 1);
+        assert_eq!(patch.files[0].path, "access.py");
+        assert!(patch.files[0].after.contains("age >= ADULT"));
+    }
+
+    #[test]
+    fn a_whole_file_under_no_or_a_near_miss_name_goes_to_the_suspect_it_resembles() {
+        let ws = workspace(&[("access.py", ACCESS), ("tests/test_access.py", TEST)]);
+        let policy = PathPolicy::new(ws.path(), &[], &[]).unwrap();
+        let fixed = ACCESS.replace("age > ADULT", "age >= ADULT");
+        for named in [UNNAMED, "Access.py", "src/access.py"] {
+            let edit = Edit::WholeFile { path: named.into(), content: fixed.clone() };
+            let patch = build_patch(&[edit], &policy, &suspects()).unwrap();
+            assert_eq!(patch.files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), ["access.py"], "{named:?}");
+            assert_eq!(patch.files[0].after, fixed);
+        }
+        // A named new file that resembles no suspect stays a new file; an unnamed one is refused.
+        let new = "def helper():\n    return 1\n".to_string();
+        let patch =
+            build_patch(&[Edit::WholeFile { path: "helpers.py".into(), content: new.clone() }], &policy, &suspects())
+                .unwrap();
+        assert_eq!(patch.files[0].path, "helpers.py");
+        let err =
+            build_patch(&[Edit::WholeFile { path: UNNAMED.into(), content: new }], &policy, &suspects()).unwrap_err();
+        assert!(err.1.contains("resembles none"), "{}", err.1);
+        // The same text as the file is no change, so it fits nothing.
+        let same = Edit::WholeFile { path: UNNAMED.into(), content: ACCESS.into() };
+        assert!(build_patch(&[same], &policy, &suspects()).is_err());
     }
 }

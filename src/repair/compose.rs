@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use super::context::{Suspect, function_source, render_code, test_file, test_function};
-use super::edits::{PLACEHOLDER_REPLACE, PLACEHOLDER_SEARCH, PLACEHOLDER_WHOLE};
+use super::edits::{PLACEHOLDER_REPLACE, PLACEHOLDER_SEARCH};
 use super::prompts::{Prompts, render, untrusted};
 use crate::analysis::Analysis;
 use crate::config::Settings;
@@ -123,8 +123,9 @@ pub fn format_instructions(format: Format, target: Option<&str>, combined: bool)
         Format::SearchReplace => format!(
             "{first} as a search/replace block: the file's path on its own line, then the block. The SEARCH part copies the current lines exactly (enough of them to be unique); the REPLACE part holds the new lines. For {file} it looks like this:\n\n{file}\n<<<<<<< SEARCH\n{PLACEHOLDER_SEARCH} {file})\n=======\n{PLACEHOLDER_REPLACE})\n>>>>>>> REPLACE\n\nUse one block per change; several blocks and several files are allowed. Write nothing after the blocks."
         ),
+        // No example block: a small model copies one instead of writing the file.
         Format::WholeFile => format!(
-            "{first} as the whole corrected file {file}, every line of it, in one fenced block with the path on the line before it:\n\n{file}\n```{lang}\n{PLACEHOLDER_WHOLE} {file})\n```\n\nWrite nothing after the block."
+            "{first} as the whole corrected file: write the path {file} on its own line, then one ```{lang} fenced block holding every line of {file} from its first line to its last, with the fix made. Write nothing after the block."
         ),
     }
 }

@@ -174,7 +174,7 @@ pub enum EditError {
 pub const PLACEHOLDER_SEARCH: &str = "(copy here, exactly, the current lines of";
 /// The text the prompts put where the new lines go, in the format example.
 pub const PLACEHOLDER_REPLACE: &str = "(the corrected lines";
-/// The text the prompts put where a whole file's contents go.
+/// The text earlier prompts put where a whole file's contents go; small models still write it.
 pub const PLACEHOLDER_WHOLE: &str = "(every line of the corrected";
 
 /// Whether a reply copies a format example: the placeholders above, or the
@@ -229,11 +229,73 @@ fn parse_any(reply: &str) -> Result<Vec<Edit>, EditError> {
     if !diffs.is_empty() {
         return Ok(diffs);
     }
-    let whole = parse_whole_files(&lines);
+    // Whole files; a block that copies the format's placeholder is set aside so a
+    // real answer beside it is still read.
+    let (echoes, whole): (Vec<Edit>, Vec<Edit>) =
+        parse_whole_files(&lines).into_iter().partition(|e| echoed(std::slice::from_ref(e)).is_some());
     if !whole.is_empty() {
         return Ok(whole);
     }
+    let unnamed = parse_unnamed(&lines);
+    if !unnamed.is_empty() {
+        return Ok(unnamed);
+    }
+    if !echoes.is_empty() {
+        return Ok(echoes);
+    }
     Err(EditError::NoEdits)
+}
+
+/// The path of an edit whose reply named no file ("Replace: ``` old ``` with:
+/// ``` new ```", or one bare code block): it can only go to the one suspect file
+/// it fits (see the attempt's retargeting), never anywhere else.
+pub const UNNAMED: &str = "";
+
+/// Fenced blocks that name no file, with what they hold: a pair of blocks is the
+/// old and the new text ("Replace ... with ..."), a single block a whole file.
+/// Any other count is ambiguous and yields nothing.
+fn parse_unnamed(lines: &[&str]) -> Vec<Edit> {
+    let mut blocks: Vec<String> = Vec::new();
+    let mut echoes: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let Some(c) = FENCE.captures(lines[i]) else {
+            i += 1;
+            continue;
+        };
+        let fence = c[1].to_string();
+        let lang = c[2].split_whitespace().next().unwrap_or("").to_string();
+        let start = i + 1;
+        let mut end = start;
+        while end < lines.len() && lines[end].trim() != fence {
+            end += 1;
+        }
+        let body = &lines[start..end.min(lines.len())];
+        let named = path_in_fence_info(&c[2]).is_some()
+            || (0..i).rev().map(|b| lines[b].trim()).find(|l| !l.is_empty()).and_then(path_in).is_some();
+        let placeholder = body
+            .iter()
+            .any(|l| [PLACEHOLDER_SEARCH, PLACEHOLDER_REPLACE, PLACEHOLDER_WHOLE].iter().any(|p| l.contains(p)));
+        if !named && lang != "diff" && lang != "patch" && body.iter().any(|l| !l.trim().is_empty()) {
+            if placeholder { echoes.push(join_lines(body)) } else { blocks.push(join_lines(body)) }
+        }
+        i = end + 1;
+    }
+    match blocks.len() {
+        // Only the format's placeholder: returned so that it is reported as an echo.
+        0 => echoes.into_iter().take(1).map(|content| Edit::WholeFile { path: UNNAMED.to_string(), content }).collect(),
+        1 => vec![Edit::WholeFile { path: UNNAMED.to_string(), content: blocks.remove(0) }],
+        n if n % 2 == 0 => blocks
+            .chunks(2)
+            .filter(|pair| pair[0] != pair[1])
+            .map(|pair| Edit::SearchReplace {
+                path: UNNAMED.to_string(),
+                search: pair[0].clone(),
+                replace: pair[1].clone(),
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// Cleans a line that may name a file: `**calc.py**`, `` `src/x.py` ``, `File: x.py`, `# x.py`.
@@ -400,8 +462,18 @@ fn parse_whole_files(lines: &[&str]) -> Vec<Edit> {
             end += 1;
         }
         let lang = info.split_whitespace().next().unwrap_or("");
-        let path = path_in_fence_info(&info)
+        let mut path = path_in_fence_info(&info)
             .or_else(|| (0..i).rev().map(|b| lines[b].trim()).find(|l| !l.is_empty()).and_then(path_in));
+        // "```python / calc.py / ```python / ... / ```": the path inside the first
+        // fence, then a second opening fence that the one closing fence ends.
+        let mut start = start;
+        if path.is_none()
+            && let (Some(first), Some(second)) = (lines.get(start), lines.get(start + 1))
+            && let (Some(p), Some(_)) = (path_in(first), FENCE.captures(second).filter(|c| !c[2].trim().is_empty()))
+        {
+            path = Some(p);
+            start += 2;
+        }
         if let (Some(path), false) = (path, lang == "diff" || lang == "patch") {
             edits.push(Edit::WholeFile { path, content: join_lines(&lines[start..end.min(lines.len())]) });
         }
@@ -434,8 +506,19 @@ pub fn apply(edits: &[Edit], read: impl Fn(&str) -> Option<String>) -> Result<Ve
                 text
             }
             Edit::WholeFile { content, .. } => {
-                check_whole_file(&path, text.as_deref(), content)?;
-                content.clone()
+                // A "whole file" that starts inside the file and holds no placeholder
+                // is the whole of one of its definitions: it replaces that one.
+                let fragment = text
+                    .as_deref()
+                    .filter(|t| lazy_marker(Some(t), content).is_none() && starts_inside(t, content))
+                    .and_then(|t| replace_definition(t, content));
+                match fragment {
+                    Some(updated) => updated,
+                    None => {
+                        check_whole_file(&path, text.as_deref(), content)?;
+                        content.clone()
+                    }
+                }
             }
         };
         current.insert(path, Some(updated));
@@ -443,9 +526,65 @@ pub fn apply(edits: &[Edit], read: impl Fn(&str) -> Option<String>) -> Result<Ve
     Ok(order.into_iter().filter_map(|p| current.remove(&p).flatten().map(|t| (p, t))).collect())
 }
 
+/// The "rest of the file unchanged" marker a truncated answer holds (and the file does not).
+fn lazy_marker(before: Option<&str>, after: &str) -> Option<&'static str> {
+    const LAZY: [&str; 5] = ["... rest of", "# ...", "// ...", "(rest of file", "existing code"];
+    LAZY.into_iter().find(|m| after.contains(*m) && !before.is_some_and(|b| b.contains(*m)))
+}
+
+/// Whether `snippet` leaves out the file's first line of code, so it is a part of the file.
+fn starts_inside(text: &str, snippet: &str) -> bool {
+    let Some(first) = text.lines().map(str::trim).find(|l| !l.is_empty()) else { return false };
+    !snippet.lines().any(|l| l.trim() == first)
+}
+
+/// `text` with the definition that `snippet` rewrites replaced by it: the
+/// snippet's first line opens a definition (`def`, `class`, `function`, `func`,
+/// `fn`, or a line ending in `{` or `:`) found exactly once in the file, and the
+/// definition runs over the lines indented deeper than that line (plus its
+/// closing brace). The snippet is re-indented to the file's indentation.
+fn replace_definition(text: &str, snippet: &str) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut new: Vec<&str> = snippet.lines().skip_while(|l| l.trim().is_empty()).collect();
+    while new.last().is_some_and(|l| l.trim().is_empty()) {
+        new.pop();
+    }
+    let head = new.first()?.trim();
+    let opens = ["def ", "async def ", "class ", "function ", "async function ", "func ", "fn ", "pub fn "]
+        .iter()
+        .any(|k| head.starts_with(k))
+        || head.ends_with('{')
+        || head.ends_with(':');
+    let at: Vec<usize> = (0..lines.len()).filter(|&i| lines[i].trim() == head).collect();
+    let [start] = at.as_slice() else { return None };
+    if !opens || new.len() < 2 {
+        return None;
+    }
+    let (start, depth) = (*start, indent_of(lines[*start]).len());
+    let mut end = start + 1;
+    while end < lines.len() && (lines[end].trim().is_empty() || indent_of(lines[end]).len() > depth) {
+        end += 1;
+    }
+    if end < lines.len() && indent_of(lines[end]).len() == depth && lines[end].trim_start().starts_with(['}', ')', ']'])
+    {
+        end += 1;
+    }
+    while end > start + 1 && lines[end - 1].trim().is_empty() {
+        end -= 1;
+    }
+    if new.len() > 2 * (end - start) + 10 {
+        return None;
+    }
+    let owned: Vec<String> = new.iter().map(|l| (*l).to_string()).collect();
+    let replacement = reindent(lines[start], new[0], &owned);
+    let mut out: Vec<&str> = lines[..start].to_vec();
+    out.extend(replacement.iter().map(String::as_str));
+    out.extend_from_slice(&lines[end..]);
+    Some(rejoin(&out, text))
+}
+
 fn check_whole_file(path: &str, before: Option<&str>, after: &str) -> Result<(), EditError> {
-    let lazy = ["... rest of", "# ...", "// ...", "(rest of file", "existing code"];
-    if let Some(marker) = lazy.iter().find(|m| after.contains(**m) && !before.is_some_and(|b| b.contains(**m))) {
+    if let Some(marker) = lazy_marker(before, after) {
         return Err(EditError::Truncated {
             path: path.to_string(),
             reason: format!("it contains the placeholder {marker:?}"),
@@ -750,8 +889,12 @@ mod tests {
             edits,
             vec![Edit::WholeFile { path: "calc.py".into(), content: "def add(a, b):\n    return a + b\n".into() }]
         );
+        // With no path it is unnamed: the attempt places it on the one suspect it resembles.
         let no_path = "Fixed:\n```python\ndef add(a, b):\n    return a + b\n```\n";
-        assert_eq!(parse_reply(no_path), Err(EditError::NoEdits));
+        assert_eq!(
+            parse_reply(no_path).unwrap(),
+            vec![Edit::WholeFile { path: UNNAMED.into(), content: "def add(a, b):\n    return a + b\n".into() }]
+        );
         let long: String = (0..100).map(|i| format!("x{i} = {i}\n")).collect();
         let lazy = "big.py\n```python\nx0 = 1\n# ... rest of the file unchanged\n```\n";
         assert!(matches!(apply(&parse_reply(lazy).unwrap(), one("big.py", &long)), Err(EditError::Truncated { .. })));
@@ -822,5 +965,67 @@ mod tests {
     fn prose_only_has_no_edits() {
         assert_eq!(parse_reply("I think the bug is in add()."), Err(EditError::NoEdits));
         assert_eq!(parse_reply(""), Err(EditError::NoEdits));
+    }
+
+    #[test]
+    fn the_shapes_a_small_model_writes_without_the_format_are_read() {
+        // "Replace: ``` old ``` with: ``` new ```" (Qwen2.5-Coder-1.5B, temperature 0).
+        let pair = "Cause: x.\n\nReplace:\n```\ndef f(age):\n    return age > 18\n```\n\nwith:\n```\ndef f(age):\n    return age >= 18\n```\n";
+        assert_eq!(
+            parse_reply(pair).unwrap(),
+            vec![Edit::SearchReplace {
+                path: UNNAMED.into(),
+                search: "def f(age):\n    return age > 18\n".into(),
+                replace: "def f(age):\n    return age >= 18\n".into()
+            }]
+        );
+        // The path inside the first fence, then a second opening fence.
+        let nested = "Fix:\n```python\naccess.py\n```python\nA = 1\n\n\ndef f():\n    return A\n```\n";
+        assert_eq!(
+            parse_reply(nested).unwrap(),
+            vec![Edit::WholeFile { path: "access.py".into(), content: "A = 1\n\n\ndef f():\n    return A\n".into() }]
+        );
+        // A bare whole file followed by the whole-file placeholder copied under a near-miss name.
+        let echo_after =
+            "Fix:\n```python\nA = 2\n```\nAccess.py\n```python\n(every line of the corrected access.py)\n```\n";
+        assert_eq!(
+            parse_reply(echo_after).unwrap(),
+            vec![Edit::WholeFile { path: UNNAMED.into(), content: "A = 2\n".into() }]
+        );
+        // The placeholder alone, named or not, is still an echo.
+        let bare = "Fix:\n```python\n(every line of the corrected grades.py)\n```\n";
+        assert!(matches!(parse_reply(bare), Err(EditError::EchoedExample(_))));
+        let echo = "access.py\n```python\n(every line of the corrected access.py)\n```\n";
+        assert!(matches!(parse_reply(echo), Err(EditError::EchoedExample(_))));
+        // Three bare blocks: which is old and which new is a guess, so nothing.
+        let three = "```\na\n```\n```\nb\n```\n```\nc\n```\n";
+        assert_eq!(parse_reply(three), Err(EditError::NoEdits));
+    }
+
+    #[test]
+    fn a_whole_file_answer_that_is_one_function_replaces_that_function() {
+        let mut file = String::from(
+            "\"\"\"Grades.\"\"\"\n\nBOUNDS = [(90, 'A')]\n\n\ndef letter(score):\n    for t, l in BOUNDS:\n        if score > t:\n            return l\n\n    return 'F'\n\n\n",
+        );
+        for i in 0..40 {
+            file.push_str(&format!("def helper_{i}(x):\n    return x + {i}\n\n\n"));
+        }
+        let reply = "Fix:\ngrades.py\n```python\ndef letter(score):\n    for t, l in BOUNDS:\n        if score >= t:\n            return l\n\n    return 'F'\n```\n";
+        let out = apply(&parse_reply(reply).unwrap(), one("grades.py", &file)).unwrap();
+        assert_eq!(out[0].1, file.replace("score > t", "score >= t"));
+        // A method written at the left margin goes back to its indentation; a brace language keeps its closing brace.
+        let js = "class Cart {\n  total(items) {\n    let s = 0;\n    for (const i of items) {\n      s -= i;\n    }\n    return s;\n  }\n\n  count() {\n    return 0;\n  }\n}\n";
+        let snippet = "total(items) {\n  let s = 0;\n  for (const i of items) {\n    s += i;\n  }\n  return s;\n}\n";
+        assert_eq!(replace_definition(js, snippet).unwrap(), js.replace("s -= i", "s += i"));
+        // Not a definition, or one the file has twice: no guess.
+        assert_eq!(replace_definition(&file, "x = 1\ny = 2\n"), None);
+        let twice = "def f():\n    return 1\n\n\nclass A:\n    def f():\n        return 2\n";
+        assert_eq!(replace_definition(twice, "def f():\n    return 3\n"), None);
+        // A placeholder is still a truncation, not a function.
+        let lazy = "grades.py\n```python\ndef letter(score):\n    # ... rest of the function\n```\n";
+        assert!(matches!(
+            apply(&parse_reply(lazy).unwrap(), one("grades.py", &file)),
+            Err(EditError::Truncated { .. })
+        ));
     }
 }

@@ -37,6 +37,12 @@ impl<'a> FileIndex<'a> {
         self.files().iter().filter(|f| *f == name || f.ends_with(&suffix)).cloned().collect()
     }
 
+    /// Workspace-relative paths of the files whose name ends `.{ext}`, in a stable order.
+    pub fn with_extension(&mut self, ext: &str) -> Vec<String> {
+        let suffix = format!(".{ext}");
+        self.files().iter().filter(|f| f.ends_with(&suffix)).cloned().collect()
+    }
+
     /// The workspace file `printed` means: itself when it exists; else the one
     /// file that ends with it (narrowed by a Java frame's `pkg.Class.method` when
     /// several do); else the one file of that name at all.

@@ -373,7 +373,7 @@ async fn a_repeated_reply_costs_no_attempt_and_the_next_request_changes_strategy
     let requests = c.server.requests();
     assert_eq!(requests[2]["temperature"], 0.0);
     assert!(requests[3]["temperature"].as_f64().unwrap() > 0.5, "{}", requests[3]);
-    assert!(c.server.prompt(3).contains("the whole corrected file grades.py"), "{}", c.server.prompt(3));
+    assert!(c.server.prompt(3).contains("every line of grades.py"), "{}", c.server.prompt(3));
     c.server.assert_done();
 }
 
@@ -423,6 +423,86 @@ async fn real_reply_shapes_are_applied_or_refused_safely() {
     assert!(!first.contains("path/to/"), "{first}");
     assert!(first.contains("grades.py\n<<<<<<< SEARCH\n(copy here"), "{first}");
     // The retry after the echo asks for the whole small file.
-    assert!(c.server.prompt(1).contains("the whole corrected file grades.py"), "{}", c.server.prompt(1));
+    assert!(c.server.prompt(1).contains("every line of grades.py"), "{}", c.server.prompt(1));
     c.server.assert_done();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_edit_shape_a_real_model_writes_repairs_on_the_first_attempt() {
+    // Shapes the local 1.5B model wrote that name the right file but do not
+    // copy it exactly; each alone must repair sample 4 in one attempt.
+    let fixed = std::fs::read_to_string(samples().join("04_logic_error/grades.py")).unwrap();
+    let shapes = [
+        (
+            "indentation drift",
+            "grades.py\n<<<<<<< SEARCH\nfor threshold, letter in GRADE_BOUNDARIES:\n    if score > threshold:\n        return letter\n=======\nfor threshold, letter in GRADE_BOUNDARIES:\n    if score >= threshold:\n        return letter\n>>>>>>> REPLACE\n".to_string(),
+        ),
+        (
+            "trailing whitespace drift",
+            "grades.py\n<<<<<<< SEARCH\n        if score > threshold:   \n            return letter\t\n=======\n        if score >= threshold:\n            return letter\n>>>>>>> REPLACE\n".to_string(),
+        ),
+        (
+            "elided lines",
+            "grades.py\n<<<<<<< SEARCH\ndef letter_grade(score):\n    ...\n        if score > threshold:\n            return letter\n=======\ndef letter_grade(score):\n    ...\n        if score >= threshold:\n            return letter\n>>>>>>> REPLACE\n".to_string(),
+        ),
+        (
+            "context-line diff",
+            "```diff\n--- a/grades.py\n+++ b/grades.py\n@@ -19,3 +19,3 @@\n     for threshold, letter in GRADE_BOUNDARIES:\n         if score >= threshold:\n             return letter\n```\n".to_string(),
+        ),
+        (
+            "replace-with prose and bare blocks",
+            "Cause: the comparison drops boundary scores.\n\nReplace:\n```\nfor threshold, letter in GRADE_BOUNDARIES:\n    if score > threshold:\n        return letter\n```\n\nwith:\n```\nfor threshold, letter in GRADE_BOUNDARIES:\n    if score >= threshold:\n        return letter\n```\n".to_string(),
+        ),
+        (
+            "one function as the whole file",
+            "Cause: x.\n\nFix:\ngrades.py\n```python\ndef letter_grade(score):\n    \"\"\"Map a numeric score in 0..100 to a letter grade.\n\n    Boundaries are inclusive: a score of exactly 90 is an \"A\".\n    \"\"\"\n    if not 0 <= score <= 100:\n        raise ValueError(f\"score out of range: {score}\")\n    for threshold, letter in GRADE_BOUNDARIES:\n        if score >= threshold:\n            return letter\n    return \"F\"\n```\n".to_string(),
+        ),
+        ("path inside the fence", format!("Fix:\n```python\ngrades.py\n```python\n{fixed}```\n")),
+        ("whole small file", format!("Cause: the comparison drops boundary scores.\n\ngrades.py\n```python\n{fixed}```\n")),
+    ];
+    for (shape, reply) in shapes {
+        let name = format!("each_edit_shape_a_real_model_writes_repairs_on_the_first_attempt ({shape})");
+        let Some(c) = Case::new(&name, "4", vec![text(&reply)]).await else { return };
+        let out = c.run(&["--max-attempts", "1"], &[("DIAGNOSIS_CALL", "combined")]).await;
+        let r = out.json();
+        assert_eq!(r["status"], "repaired", "{shape}: {}\n{}", r["attempt_log"], out.stderr);
+        assert_eq!((r["attempts"].as_u64(), r["llm_calls"].as_u64()), (Some(1), Some(1)), "{shape}");
+        assert_eq!(c.file("grades.py"), fixed, "{shape}: only the comparison changes");
+        c.server.assert_done();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_path_whose_search_text_fits_two_suspect_files_is_refused() {
+    if !pytest_or_skip("a_wrong_path_whose_search_text_fits_two_suspect_files_is_refused") {
+        return;
+    }
+    let ws = tempfile::tempdir().unwrap();
+    let body = "def half(x):\n    \"\"\"Half of x, rounded down.\"\"\"\n    raise NotImplementedError(\"half\")\n";
+    for (rel, text) in [
+        ("pytest.ini", "[pytest]\n"),
+        ("metric.py", body),
+        ("imperial.py", body),
+        (
+            "tests/test_units.py",
+            "import imperial\nimport metric\n\n\ndef test_metric():\n    assert metric.half(4) == 2\n\n\ndef test_imperial():\n    assert imperial.half(4) == 2\n",
+        ),
+    ] {
+        std::fs::create_dir_all(ws.path().join(rel).parent().unwrap()).unwrap();
+        std::fs::write(ws.path().join(rel), text).unwrap();
+    }
+    let before = snapshot(ws.path());
+    let reply = "units.py\n<<<<<<< SEARCH\n    raise NotImplementedError(\"half\")\n=======\n    return x // 2\n>>>>>>> REPLACE\n";
+    let server = ModelServer::start(vec![text(reply)]).await;
+    let mut owned = model_env(&server);
+    owned.push(("DIAGNOSIS_CALL", "combined".to_string()));
+    let wsp = ws.path().display().to_string();
+    let out = self_heal(&fix_args(&wsp, &["--max-attempts", "1"]), &env_refs(&owned), ws.path()).await;
+    let r = out.json();
+    assert_eq!(r["status"], "not_repaired", "{r:#}\n{}", out.stderr);
+    let detail = r["attempt_log"][0]["detail"].as_str().unwrap();
+    assert!(detail.contains("units.py does not exist"), "{detail}");
+    assert!(detail.contains("is in 2 files") && detail.contains("refusing to guess"), "{detail}");
+    assert_eq!(snapshot(ws.path()), before, "neither file is touched");
+    server.assert_done();
 }

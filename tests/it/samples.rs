@@ -180,3 +180,49 @@ async fn breakages_never_seen_are_repaired_by_the_rule_tier() {
         assert_eq!(r["files_changed"], serde_json::json!([file]), "{what}");
     }
 }
+
+/// A misspelt imported name the file also uses: the rule renames the import and
+/// every use (as a name, not in strings or comments), back to the original text.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_misspelt_import_is_renamed_at_every_use_by_the_rule_tier() {
+    if !pytest_or_skip("a_misspelt_import_is_renamed_at_every_use_by_the_rule_tier") {
+        return;
+    }
+    let ws = app_copy();
+    let path = ws.path().join("shop/discounts.py");
+    let original = std::fs::read_to_string(&path).unwrap();
+    let uses = original.matches("to_money").count();
+    assert!(uses > 3, "discounts.py uses to_money");
+    // A comment that mentions the wrong name stays as written.
+    let broken = format!("{}\n# to_mony: see cart.py\n", original.replace("to_money", "to_mony"));
+    std::fs::write(&path, &broken).unwrap();
+    let r = fix_without_model(ws.path(), &PYTEST, &[]).await;
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), format!("{original}\n# to_mony: see cart.py\n"), "{r:#}");
+    assert_eq!(r["files_changed"], serde_json::json!(["shop/discounts.py"]));
+}
+
+/// A misspelt attribute of a standard-library module: Python 3.11 prints no
+/// "Did you mean", so the rule asks the interpreter for the module's names.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_misspelt_standard_library_attribute_is_repaired_by_the_rule_tier() {
+    if !pytest_or_skip("a_misspelt_standard_library_attribute_is_repaired_by_the_rule_tier") {
+        return;
+    }
+    let ws = tempfile::tempdir().unwrap();
+    let good = "import os\n\n\ndef config_path(home):\n    return os.path.join(home, \".shop\", \"config.toml\")\n";
+    for (rel, text) in [
+        ("pytest.ini", "[pytest]\n".to_string()),
+        ("paths.py", good.replace("os.path.join(", "os.path.joinn(")),
+        (
+            "tests/test_paths.py",
+            "from paths import config_path\n\n\ndef test_config_path():\n    assert config_path(\"/h\") == \"/h/.shop/config.toml\"\n"
+                .to_string(),
+        ),
+    ] {
+        std::fs::create_dir_all(ws.path().join(rel).parent().unwrap()).unwrap();
+        std::fs::write(ws.path().join(rel), text).unwrap();
+    }
+    let r = fix_without_model(ws.path(), &PYTEST, &[]).await;
+    assert_eq!(std::fs::read_to_string(ws.path().join("paths.py")).unwrap(), good, "{r:#}");
+    assert_eq!(r["files_changed"], serde_json::json!(["paths.py"]));
+}

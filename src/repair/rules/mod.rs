@@ -16,7 +16,7 @@
 //! Invariants: a rule only proposes when exactly one candidate fits (one nearest
 //! name, one declaring class); it edits only the lines the failures point at,
 //! plus what those edits leave behind (an import block left empty) or need (an
-//! `import` line). Python rules make one proposal per failure; Go and Java
+//! `import` line), and a misspelt imported name at its uses. Python rules make one proposal per failure; Go and Java
 //! compile errors come in groups that all stop the same build, so each of those
 //! rules makes a single proposal that repairs every error it understands at once.
 

@@ -4,7 +4,10 @@
 //! has one, else the nearest name defined where the fix must point; and a
 //! `SyntaxError` for a missing colon or an unclosed bracket.
 //!
-//! Invariant: a rule edits only the line the failure points at.
+//! Invariant: a rule edits only the line the failure points at, except that a
+//! misspelt imported name is renamed at its uses in that file too (as a name in
+//! code, never in strings, comments or docstrings), and only when the wrong name
+//! is bound nowhere else in the file or the workspace.
 
 use std::path::Path;
 use std::sync::LazyLock;
@@ -13,10 +16,12 @@ use regex::Regex;
 
 use super::{RuleFix, failing_line, line_edit, nearest};
 use crate::analysis::{Failure, FailureKind};
+use crate::repair::edits::{Edit, Hunk};
 
 static NAME_ERROR: LazyLock<Regex> = LazyLock::new(|| re(r"name '(\w+)' is not defined"));
 static DID_YOU_MEAN: LazyLock<Regex> = LazyLock::new(|| re(r"Did you mean:? '?([\w.]+)'?\??"));
 static ATTRIBUTE: LazyLock<Regex> = LazyLock::new(|| re(r"^'?(\w+)'? (object|module) has no attribute '(\w+)'"));
+static MODULE_ATTRIBUTE: LazyLock<Regex> = LazyLock::new(|| re(r"^module '([\w.]+)' has no attribute '(\w+)'"));
 static IMPORT_NAME: LazyLock<Regex> = LazyLock::new(|| re(r"cannot import name '(\w+)' from '([\w.]+)'"));
 static NO_MODULE: LazyLock<Regex> = LazyLock::new(|| re(r"No module named '([\w.]+)'"));
 static IDENT: LazyLock<Regex> = LazyLock::new(|| re(r"[A-Za-z_]\w*"));
@@ -167,8 +172,11 @@ fn class_attributes(source: &str, class: &str) -> Vec<String> {
 }
 
 fn attribute_error(f: &Failure, ws: &Path) -> Option<RuleFix> {
-    let c = ATTRIBUTE.captures(&f.message)?;
-    let (owner, what, wrong) = (c[1].to_string(), c[2].to_string(), c[3].to_string());
+    let (owner, what, wrong) = match (ATTRIBUTE.captures(&f.message), MODULE_ATTRIBUTE.captures(&f.message)) {
+        (Some(c), _) => (c[1].to_string(), c[2].to_string(), c[3].to_string()),
+        (None, Some(c)) => (c[1].to_string(), "module".to_string(), c[2].to_string()),
+        (None, None) => return None,
+    };
     let (file, line, text) = failing_line(f, ws)?;
     let right = match hint(&f.message) {
         Some(h) => h,
@@ -185,8 +193,12 @@ fn attribute_error(f: &Failure, ws: &Path) -> Option<RuleFix> {
             nearest(&wrong, names.iter().map(String::as_str))?.to_string()
         }
         None => {
-            let module_file = crate::repair::context::resolve_for(ws, &file, &owner)?;
-            let names = top_level_names(&std::fs::read_to_string(ws.join(module_file)).ok()?);
+            let names = match crate::repair::context::resolve_for(ws, &file, &owner) {
+                Some(module_file) => top_level_names(&std::fs::read_to_string(ws.join(module_file)).ok()?),
+                // Python before 3.12 gives no hint for a module's attribute: a
+                // standard-library module is asked for its names.
+                None => stdlib_names(&owner)?,
+            };
             nearest(&wrong, names.iter().map(String::as_str))?.to_string()
         }
     };
@@ -255,11 +267,94 @@ fn import_name(f: &Failure, ws: &Path) -> Option<RuleFix> {
         }
     };
     let fixed = replace_word(&text, &wrong, &right, false)?;
+    // The file's uses of the imported name are misspelt the same way, unless the
+    // wrong name means something of its own here or elsewhere in the workspace.
+    let source = std::fs::read_to_string(ws.join(&file)).ok()?;
+    let uses = if bound_in(&source, &wrong, line) || defined_elsewhere(ws, &file, &wrong) {
+        Vec::new()
+    } else {
+        rename_uses(&source, &wrong, &right, line)
+    };
+    let also = if uses.is_empty() { String::new() } else { format!(" and its {} use(s) in the file", uses.len()) };
+    let mut lines = vec![(line, text, fixed)];
+    lines.extend(uses);
+    lines.sort_by_key(|(n, _, _)| *n);
+    let hunks = lines
+        .into_iter()
+        .map(|(n, old, new)| Hunk { old_start: usize::try_from(n).unwrap_or(1), old: vec![old], new: vec![new] })
+        .collect();
+    let edits = vec![Edit::Diff { path: file.clone(), hunks }];
     Some(RuleFix {
         rule: "import_name",
-        explanation: format!("`{module}` has no name `{wrong}` ({file}:{line}); it defines `{right}`."),
-        edits: vec![line_edit(&file, line, &text, fixed)],
+        explanation: format!(
+            "`{module}` has no name `{wrong}` ({file}:{line}); it defines `{right}`. The import{also} now name it."
+        ),
+        edits,
     })
+}
+
+/// Whether `name` is bound in `source` other than by the import on line `import_line`:
+/// a `def`/`class`, an assignment or keyword argument, another import, a loop
+/// variable, a parameter, a `global`.
+fn bound_in(source: &str, name: &str, import_line: u32) -> bool {
+    let n = regex::escape(name);
+    let patterns = [
+        format!(r"^\s*(?:async\s+)?(?:def|class)\s+{n}\b"),
+        format!(r"\b{n}\s*(?::[^=]*)?(?:=[^=]|=$|:=)"),
+        format!(r"\bimport\b.*\b{n}\b"),
+        format!(r"\bas\s+{n}\b"),
+        format!(r"\bfor\b[^:]*\b{n}\b[^:]*\bin\b"),
+        format!(r"(?:\bdef\s+\w+\s*\(|\blambda\b)[^:]*\b{n}\b"),
+        format!(r"\b(?:global|nonlocal)\b.*\b{n}\b"),
+    ];
+    let Ok(set) = regex::RegexSet::new(&patterns) else { return true };
+    source.lines().enumerate().any(|(i, l)| u32::try_from(i + 1).ok() != Some(import_line) && set.is_match(l))
+}
+
+/// Whether another Python file of the workspace defines `name` at its top level.
+fn defined_elsewhere(ws: &Path, file: &str, name: &str) -> bool {
+    crate::repair::files::FileIndex::new(ws).with_extension("py").iter().filter(|f| f.as_str() != file).any(|f| {
+        std::fs::read_to_string(ws.join(f)).is_ok_and(|s| {
+            DEF_NAME.captures_iter(&s).any(|c| c[1].is_empty() && &c[2] == name)
+                || TOP_ASSIGN.captures_iter(&s).any(|c| &c[1] == name)
+        })
+    })
+}
+
+/// Every line but `skip` where `wrong` is used as a name (a word in code, not after
+/// a dot, not in a string or comment), with its text and the text renamed.
+fn rename_uses(source: &str, wrong: &str, right: &str, skip: u32) -> Vec<(u32, String, String)> {
+    let Ok(word) = Regex::new(&format!(r"\b{}\b", regex::escape(wrong))) else { return Vec::new() };
+    let mut out = Vec::new();
+    let mut in_docstring = false;
+    for (i, text) in source.lines().enumerate() {
+        let quotes = text.matches("\"\"\"").count() + text.matches("'''").count();
+        // A line inside or at the edge of a triple-quoted string is prose: left alone.
+        let prose = in_docstring || quotes > 0;
+        if quotes % 2 == 1 {
+            in_docstring = !in_docstring;
+        }
+        let Ok(n) = u32::try_from(i + 1) else { break };
+        if prose || n == skip {
+            continue;
+        }
+        let code = &text[..code_part_len(text)];
+        let mut renamed = String::new();
+        let mut last = 0;
+        for m in word.find_iter(code) {
+            if in_string(&code[..m.start()]) || code[..m.start()].ends_with('.') {
+                continue;
+            }
+            renamed.push_str(&text[last..m.start()]);
+            renamed.push_str(right);
+            last = m.end();
+        }
+        if last > 0 {
+            renamed.push_str(&text[last..]);
+            out.push((n, text.to_string(), renamed));
+        }
+    }
+    out
 }
 
 /// Top-level modules importable here: the workspace's own and the standard library's.
@@ -275,15 +370,37 @@ fn known_modules(ws: &Path) -> Vec<String> {
         }
     }
     // The interpreter knows its own standard library; no network, no model.
-    let listed = std::process::Command::new("python3")
-        .args(["-c", "import sys; print('\\n'.join(sorted(sys.stdlib_module_names)))"])
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .output();
-    if let Ok(out) = listed {
-        names.extend(String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.starts_with('_')).map(str::to_string));
-    }
+    let listed = python_lines("import sys; print('\\n'.join(sorted(sys.stdlib_module_names)))", None);
+    names.extend(listed.into_iter().filter(|l| !l.starts_with('_')));
     names
+}
+
+/// The public names of a standard-library module, from the interpreter. Only a
+/// module of the standard library is imported (never a workspace file: the
+/// workspace's code runs only where validation runs it).
+fn stdlib_names(module: &str) -> Option<Vec<String>> {
+    static MODULE: LazyLock<Regex> = LazyLock::new(|| re(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$"));
+    if !MODULE.is_match(module) {
+        return None;
+    }
+    let code = "import importlib, sys\n\
+        top = sys.argv[1].split('.')[0]\n\
+        if top in sys.stdlib_module_names:\n    print('\\n'.join(dir(importlib.import_module(sys.argv[1]))))";
+    let names = python_lines(code, Some(module));
+    (!names.is_empty()).then_some(names)
+}
+
+/// The lines `python3` prints for `code`: isolated mode (no environment
+/// variables, no user site, no script folder on the path), an empty
+/// environment (no token reaches it), run from the temporary folder.
+fn python_lines(code: &str, arg: Option<&str>) -> Vec<String> {
+    let mut cmd = std::process::Command::new("python3");
+    cmd.args(["-I", "-S", "-c", code]).args(arg).env_clear().current_dir(std::env::temp_dir());
+    if let Some(path) = std::env::var_os("PATH") {
+        cmd.env("PATH", path);
+    }
+    let out = cmd.stdin(std::process::Stdio::null()).stderr(std::process::Stdio::null()).output();
+    out.map(|o| String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect()).unwrap_or_default()
 }
 
 fn module_not_found(f: &Failure, ws: &Path) -> Option<RuleFix> {
@@ -405,6 +522,103 @@ mod tests {
         assert_eq!(
             name_error(&f, ws.path()).unwrap().edits,
             vec![line_edit("a.py", 3, "    return totl", "    return tota".into())]
+        );
+    }
+
+    #[test]
+    fn a_misspelt_import_is_renamed_at_its_uses_only_as_a_name() {
+        let ws = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(ws.path().join("app")).unwrap();
+        std::fs::write(ws.path().join("app/config.py"), "def load_config(p):\n    return p\n").unwrap();
+        let src = "from app.config import load_confg\n\n\ndef main():\n    \"\"\"Calls load_confg.\n\n    load_confg(x) reads x.\n    \"\"\"\n    cfg = load_confg(\"x\")  # load_confg\n    print(\"load_confg\", cfg.load_confg, load_confgs)\n    return load_confg(load_confg(cfg))\n";
+        std::fs::write(ws.path().join("main.py"), src).unwrap();
+        let f = failure(
+            "main.py",
+            1,
+            FailureKind::Import,
+            "ImportError",
+            "cannot import name 'load_confg' from 'app.config' (/w/app/config.py)",
+        );
+        let fix = import_name(&f, ws.path()).unwrap();
+        let Edit::Diff { hunks, .. } = &fix.edits[0] else { panic!("{fix:?}") };
+        let changed: Vec<(usize, &str)> = hunks.iter().map(|h| (h.old_start, h.new[0].as_str())).collect();
+        assert_eq!(
+            changed,
+            [
+                (1, "from app.config import load_config"),
+                (9, "    cfg = load_config(\"x\")  # load_confg"),
+                (11, "    return load_config(load_config(cfg))"),
+            ],
+            "the docstring, the string, the attribute, the longer name and the comment stay"
+        );
+        // Bound in the file of its own (a parameter): only the import is renamed.
+        let shadowed = "from app.config import load_confg\n\n\ndef main(load_confg):\n    return load_confg()\n";
+        std::fs::write(ws.path().join("main.py"), shadowed).unwrap();
+        let Edit::Diff { hunks, .. } = &import_name(&f, ws.path()).unwrap().edits[0] else { panic!() };
+        assert_eq!(hunks.len(), 1);
+        // Defined in another workspace module: the uses may mean that one.
+        std::fs::write(ws.path().join("main.py"), src).unwrap();
+        std::fs::write(ws.path().join("app/legacy.py"), "def load_confg(p):\n    return p\n").unwrap();
+        let Edit::Diff { hunks, .. } = &import_name(&f, ws.path()).unwrap().edits[0] else { panic!() };
+        assert_eq!(hunks.len(), 1);
+        for (line, bound) in [
+            ("x = 1", false),
+            ("load_confg = 2", true),
+            ("load_confg: int = 2", true),
+            ("if load_confg == 2:", false),
+            ("f(load_confg=2)", true),
+            ("for a, load_confg in xs:", true),
+            ("import load_confg", true),
+            ("def g(a, load_confg=None):", true),
+            ("class load_confg:", true),
+            ("with open(p) as load_confg:", true),
+            ("return load_confg(x) <= 3", false),
+        ] {
+            assert_eq!(bound_in(line, "load_confg", 99), bound, "{line}");
+        }
+    }
+
+    #[test]
+    fn a_standard_library_module_is_asked_for_its_names_and_nothing_else_is_imported() {
+        let names = stdlib_names("posixpath").expect("python3 lists posixpath");
+        assert!(names.iter().any(|n| n == "join"), "{names:?}");
+        assert_eq!(stdlib_names("os.path").map(|n| n.contains(&"join".to_string())), Some(true));
+        // A workspace module of the same name as nothing in the standard library is never imported.
+        let ws = tempfile::tempdir().unwrap();
+        let marker = ws.path().join("ran");
+        std::fs::write(
+            std::env::temp_dir().join("selfheal_not_stdlib.py"),
+            format!("open({:?}, 'w').write('x')\n", marker.display().to_string()),
+        )
+        .unwrap();
+        assert_eq!(stdlib_names("selfheal_not_stdlib"), None);
+        assert!(!marker.exists(), "a non-stdlib module was imported");
+        assert_eq!(stdlib_names("os; import subprocess"), None);
+        assert_eq!(stdlib_names("../x"), None);
+        std::fs::remove_file(std::env::temp_dir().join("selfheal_not_stdlib.py")).ok();
+    }
+
+    #[test]
+    fn a_misspelt_standard_library_attribute_finds_the_name() {
+        let ws = tempfile::tempdir().unwrap();
+        std::fs::write(ws.path().join("paths.py"), "import os\n\ndef p(h):\n    return os.path.joinn(h, 'x')\n")
+            .unwrap();
+        let f = failure(
+            "paths.py",
+            4,
+            FailureKind::Runtime,
+            "AttributeError",
+            "module 'posixpath' has no attribute 'joinn'",
+        );
+        let fix = attribute_error(&f, ws.path()).unwrap();
+        assert_eq!(
+            fix.edits,
+            vec![line_edit(
+                "paths.py",
+                4,
+                "    return os.path.joinn(h, 'x')",
+                "    return os.path.join(h, 'x')".into()
+            )]
         );
     }
 }
