@@ -1,5 +1,5 @@
 //! Real-model benchmark: breaks and repairs every sample project and a set of
-//! further broken projects (logic bugs of several kinds, in Python and
+//! further broken projects (logic bugs of several kinds, in Python, Go and
 //! JavaScript) with a real code model served on this machine, and prints per
 //! case: repaired or not, tier, attempts, model calls, repeated replies, prompt,
 //! cached and completion tokens, wall time; then the totals.
@@ -29,6 +29,7 @@ struct Case {
 
 const PYTEST: [&str; 6] = ["python3", "-m", "pytest", "-q", "-p", "no:cacheprovider"];
 const NODE_TEST: [&str; 2] = ["node", "--test"];
+const GO_TEST: [&str; 3] = ["go", "test", "./..."];
 
 fn py(name: &str, files: Vec<(&'static str, String)>) -> Case {
     Case { name: name.to_string(), sample: None, files, command: PYTEST.to_vec() }
@@ -96,6 +97,26 @@ fn further_cases() -> Vec<Case> {
                 ("tests/test_stats.py", "from stats import mean, value_range, variance\n\n\ndef test_mean():\n    assert mean([1, 2, 3]) == 2\n\n\ndef test_variance():\n    assert variance([1, 1]) == 0\n\n\ndef test_range():\n    assert value_range([3, 9, 4]) == 6\n".to_string()),
             ],
         ),
+        Case {
+            name: "go_wrong_operator".into(),
+            sample: None,
+            files: vec![
+                ("go.mod", "module example.com/cart\n\ngo 1.19\n".to_string()),
+                ("cart.go", "package cart\n\n// Total adds price times quantity over the items.\nfunc Total(prices, qtys []int) int {\n\tsum := 0\n\tfor i := range prices {\n\t\tsum -= prices[i] * qtys[i]\n\t}\n\treturn sum\n}\n\n// Count is the number of units.\nfunc Count(qtys []int) int {\n\tn := 0\n\tfor _, q := range qtys {\n\t\tn += q\n\t}\n\treturn n\n}\n".to_string()),
+                ("cart_test.go", "package cart\n\nimport \"testing\"\n\nfunc TestTotal(t *testing.T) {\n\tif got := Total([]int{2, 1}, []int{3, 1}); got != 7 {\n\t\tt.Fatalf(\"Total = %d, want 7\", got)\n\t}\n}\n\nfunc TestCount(t *testing.T) {\n\tif got := Count([]int{3, 1}); got != 4 {\n\t\tt.Fatalf(\"Count = %d, want 4\", got)\n\t}\n}\n".to_string()),
+            ],
+            command: GO_TEST.to_vec(),
+        },
+        Case {
+            name: "go_off_by_one_loop".into(),
+            sample: None,
+            files: vec![
+                ("go.mod", "module example.com/text\n\ngo 1.19\n".to_string()),
+                ("words.go", "package text\n\nimport \"strings\"\n\n// LastWords returns the last n words of s.\nfunc LastWords(s string, n int) []string {\n\twords := strings.Fields(s)\n\tif n > len(words) {\n\t\tn = len(words)\n\t}\n\treturn words[len(words)-n+1:]\n}\n".to_string()),
+                ("words_test.go", "package text\n\nimport (\n\t\"reflect\"\n\t\"testing\"\n)\n\nfunc TestLastWords(t *testing.T) {\n\tgot := LastWords(\"a b c d\", 2)\n\tif want := []string{\"c\", \"d\"}; !reflect.DeepEqual(got, want) {\n\t\tt.Fatalf(\"LastWords = %v, want %v\", got, want)\n\t}\n}\n".to_string()),
+            ],
+            command: GO_TEST.to_vec(),
+        },
         Case {
             name: "js_wrong_operator".into(),
             sample: None,

@@ -8,7 +8,6 @@
 use std::path::Path;
 
 use super::context::{Suspect, function_source, render_code, test_file, test_function};
-use super::edits::{PLACEHOLDER_REPLACE, PLACEHOLDER_SEARCH};
 use super::prompts::{Prompts, render, untrusted};
 use crate::analysis::Analysis;
 use crate::config::Settings;
@@ -120,8 +119,9 @@ pub fn format_instructions(format: Format, target: Option<&str>, combined: bool)
         "Write one sentence saying what you change and why, then give the fix"
     };
     match format {
+        // Described, not shown: a small model pastes an example block as its answer.
         Format::SearchReplace => format!(
-            "{first} as a search/replace block: the file's path on its own line, then the block. The SEARCH part copies the current lines exactly (enough of them to be unique); the REPLACE part holds the new lines. For {file} it looks like this:\n\n{file}\n<<<<<<< SEARCH\n{PLACEHOLDER_SEARCH} {file})\n=======\n{PLACEHOLDER_REPLACE})\n>>>>>>> REPLACE\n\nUse one block per change; several blocks and several files are allowed. Write nothing after the blocks."
+            "{first} as a search/replace block: the path {file} on its own line; then a line `<<<<<<< SEARCH`; then the lines to change, copied exactly from {file} (enough of them to be unique); then a line `=======`; then those lines as they must become; then a line `>>>>>>> REPLACE`. Use one block per change; several blocks and several files are allowed. Write nothing after the blocks."
         ),
         // No example block: a small model copies one instead of writing the file.
         Format::WholeFile => format!(

@@ -169,10 +169,11 @@ pub enum EditError {
     },
 }
 
-/// The text the prompts put where the lines to replace go, in the format example.
+/// The text earlier prompts put where the lines to replace go, in their format
+/// example (small models still write it, and the example of any prompt may).
 /// It is no code of any language, so a reply that copies it is recognised.
 pub const PLACEHOLDER_SEARCH: &str = "(copy here, exactly, the current lines of";
-/// The text the prompts put where the new lines go, in the format example.
+/// The text earlier prompts put where the new lines go, in their format example.
 pub const PLACEHOLDER_REPLACE: &str = "(the corrected lines";
 /// The text earlier prompts put where a whole file's contents go; small models still write it.
 pub const PLACEHOLDER_WHOLE: &str = "(every line of the corrected";
@@ -200,8 +201,10 @@ fn echoed(edits: &[Edit]) -> Option<String> {
 }
 
 static SEARCH_START: LazyLock<Regex> = LazyLock::new(|| re(r"^\s*<{5,9} ?SEARCH\s*$"));
+static MARKED_START: LazyLock<Regex> = LazyLock::new(|| re(r"^\s*<{5,9} ?(\S+)\s*$"));
 static DIVIDER: LazyLock<Regex> = LazyLock::new(|| re(r"^\s*={5,9}\s*$"));
-static REPLACE_END: LazyLock<Regex> = LazyLock::new(|| re(r"^\s*>{5,9} ?REPLACE\s*$"));
+/// `>>>>>>> REPLACE`, or `>>>>>>> calc.py` as some models close a block.
+static REPLACE_END: LazyLock<Regex> = LazyLock::new(|| re(r"^\s*>{5,9} ?(?:REPLACE|[\w./@+-]+)\s*$"));
 static HUNK: LazyLock<Regex> = LazyLock::new(|| re(r"^@@ -(\d+)(?:,\d+)? \+\d+(?:,\d+)? @@"));
 static FENCE: LazyLock<Regex> = LazyLock::new(|| re(r"^\s*(`{3,}|~{3,})\s*(.*)$"));
 static PATHLIKE: LazyLock<Regex> =
@@ -270,7 +273,10 @@ fn parse_unnamed(lines: &[&str]) -> Vec<Edit> {
         while end < lines.len() && lines[end].trim() != fence {
             end += 1;
         }
-        let body = &lines[start..end.min(lines.len())];
+        let mut body = &lines[start..end.min(lines.len())];
+        if c[2].trim().is_empty() && body.first().is_some_and(|l| is_language(l)) {
+            body = &body[1..];
+        }
         let named = path_in_fence_info(&c[2]).is_some()
             || (0..i).rev().map(|b| lines[b].trim()).find(|l| !l.is_empty()).and_then(path_in).is_some();
         let placeholder = body
@@ -322,13 +328,16 @@ fn parse_search_replace(lines: &[&str]) -> Result<Vec<Edit>, EditError> {
     let mut last_path: Option<String> = None;
     let mut i = 0;
     while i < lines.len() {
-        if !SEARCH_START.is_match(lines[i]) {
+        // `<<<<<<< SEARCH`, or `<<<<<<< calc.py` (the path in place of the word).
+        let marked = MARKED_START.captures(lines[i]).and_then(|c| path_in(&c[1]));
+        if !SEARCH_START.is_match(lines[i]) && marked.is_none() {
             i += 1;
             continue;
         }
         // The path: the nearest line above that names a file, looking through a fence line.
-        let mut path = None;
-        for back in (i.saturating_sub(4)..i).rev() {
+        let mut path = marked;
+        let above = if path.is_some() { 0..0 } else { i.saturating_sub(4)..i };
+        for back in above.rev() {
             let line = lines[back].trim();
             if line.is_empty() {
                 continue;
@@ -343,9 +352,8 @@ fn parse_search_replace(lines: &[&str]) -> Result<Vec<Edit>, EditError> {
             path = path_in(line);
             break;
         }
-        let path = path.or_else(|| last_path.clone()).ok_or_else(|| {
-            EditError::Malformed(format!("search/replace block at line {} does not name its file", i + 1))
-        })?;
+        // A block that names no file goes to the one suspect its SEARCH text fits.
+        let path = path.or_else(|| last_path.clone()).unwrap_or_else(|| UNNAMED.to_string());
         let mut search = Vec::new();
         let mut replace = Vec::new();
         let mut j = i + 1;
@@ -364,6 +372,12 @@ fn parse_search_replace(lines: &[&str]) -> Result<Vec<Edit>, EditError> {
         if j >= lines.len() {
             return Err(EditError::Malformed(format!(
                 "search/replace block for {path} is not closed with >>>>>>> REPLACE"
+            )));
+        }
+        if path == UNNAMED && search.iter().all(|l| l.trim().is_empty()) {
+            return Err(EditError::Malformed(format!(
+                "search/replace block at line {} creates a file but does not name it",
+                i + 1
             )));
         }
         edits.push(Edit::SearchReplace {
@@ -446,6 +460,27 @@ fn parse_unified_diff(lines: &[&str]) -> Result<Vec<Edit>, EditError> {
     Ok(edits)
 }
 
+/// A line that is only a fence's language, as some models write it after a bare fence.
+fn is_language(line: &str) -> bool {
+    const LANGUAGES: [&str; 14] = [
+        "python",
+        "py",
+        "javascript",
+        "js",
+        "typescript",
+        "ts",
+        "go",
+        "golang",
+        "java",
+        "rust",
+        "ruby",
+        "c",
+        "cpp",
+        "text",
+    ];
+    LANGUAGES.contains(&line.trim())
+}
+
 fn parse_whole_files(lines: &[&str]) -> Vec<Edit> {
     let mut edits = Vec::new();
     let mut i = 0;
@@ -467,6 +502,19 @@ fn parse_whole_files(lines: &[&str]) -> Vec<Edit> {
         // "```python / calc.py / ```python / ... / ```": the path inside the first
         // fence, then a second opening fence that the one closing fence ends.
         let mut start = start;
+        // "``` / python / ...": the language on the block's first line.
+        if info.is_empty() && lines.get(start).is_some_and(|l| is_language(l)) && start < end {
+            start += 1;
+        }
+        // "```python / # calc.py / ...": the path as the block's first line, a comment.
+        if path.is_none()
+            && let Some(first) = lines.get(start).filter(|_| start < end)
+            && let Some(p) = ["# ", "// "].iter().find_map(|c| first.trim().strip_prefix(c)).and_then(path_in)
+            && p.contains('.')
+        {
+            path = Some(p);
+            start += 1;
+        }
         if path.is_none()
             && let (Some(first), Some(second)) = (lines.get(start), lines.get(start + 1))
             && let (Some(p), Some(_)) = (path_in(first), FENCE.captures(second).filter(|c| !c[2].trim().is_empty()))
@@ -506,11 +554,11 @@ pub fn apply(edits: &[Edit], read: impl Fn(&str) -> Option<String>) -> Result<Ve
                 text
             }
             Edit::WholeFile { content, .. } => {
-                // A "whole file" that starts inside the file and holds no placeholder
-                // is the whole of one of its definitions: it replaces that one.
+                // A "whole file" that is one of the file's definitions and little of
+                // the rest, with no placeholder, replaces that definition.
                 let fragment = text
                     .as_deref()
-                    .filter(|t| lazy_marker(Some(t), content).is_none() && starts_inside(t, content))
+                    .filter(|t| lazy_marker(Some(t), content).is_none())
                     .and_then(|t| replace_definition(t, content));
                 match fragment {
                     Some(updated) => updated,
@@ -530,12 +578,6 @@ pub fn apply(edits: &[Edit], read: impl Fn(&str) -> Option<String>) -> Result<Ve
 fn lazy_marker(before: Option<&str>, after: &str) -> Option<&'static str> {
     const LAZY: [&str; 5] = ["... rest of", "# ...", "// ...", "(rest of file", "existing code"];
     LAZY.into_iter().find(|m| after.contains(*m) && !before.is_some_and(|b| b.contains(*m)))
-}
-
-/// Whether `snippet` leaves out the file's first line of code, so it is a part of the file.
-fn starts_inside(text: &str, snippet: &str) -> bool {
-    let Some(first) = text.lines().map(str::trim).find(|l| !l.is_empty()) else { return false };
-    !snippet.lines().any(|l| l.trim() == first)
 }
 
 /// `text` with the definition that `snippet` rewrites replaced by it: the
@@ -572,7 +614,17 @@ fn replace_definition(text: &str, snippet: &str) -> Option<String> {
     while end > start + 1 && lines[end - 1].trim().is_empty() {
         end -= 1;
     }
-    if new.len() > 2 * (end - start) + 10 {
+    // A rewrite of one definition is about its size: much longer is not one,
+    // much shorter (a class given with some of its methods) would drop code.
+    let region = end - start;
+    if new.len() > 2 * region + 10 || (region > 10 && new.len() * 2 < region) {
+        return None;
+    }
+    // A snippet that also holds most of the rest of the file is the whole file.
+    let rest: Vec<&str> =
+        lines[..start].iter().chain(&lines[end..]).map(|l| l.trim()).filter(|l| !l.is_empty()).collect();
+    let kept = rest.iter().filter(|l| new.iter().any(|n| n.trim() == **l)).count();
+    if rest.is_empty() || kept * 2 >= rest.len() {
         return None;
     }
     let owned: Vec<String> = new.iter().map(|l| (*l).to_string()).collect();
@@ -629,8 +681,60 @@ fn apply_search_replace(path: &str, text: Option<&str>, search: &str, replace: &
     let new: Vec<String> = replace.lines().map(str::to_string).collect();
     match replace_lines(path, text, &old, &new, None) {
         Err(EditError::NotFound { .. }) if old.iter().any(|l| elision(l)) => replace_elided(path, text, &old, &new),
+        // The same text twice, differing from the file in a line or two: the model
+        // wrote the fixed lines in both halves. They are the new text of those lines.
+        Err(EditError::NotFound { .. }) if search.trim() == replace.trim() => replace_drifted(path, text, &new, 0),
+        // Lines copied from a pytest traceback: its `>` marker, `^^^` carets, `E`
+        // lines and `file.py:12: Error` location are no part of the code.
+        Err(EditError::NotFound { .. }) if old.iter().any(|l| traceback_decoration(l).is_some()) => {
+            let (search, replace) = (undecorate(search), undecorate(replace));
+            if search.trim().is_empty() {
+                return Err(EditError::NotFound { path: path.to_string() });
+            }
+            apply_search_replace(path, Some(text), &search, &replace)
+        }
         other => other,
     }
+}
+
+/// What a line copied from a pytest traceback becomes in code: `Some("")` for
+/// a line to drop (carets, `E   ...`, `file.py:12: Error`), `Some(code)` for a
+/// `>` line (the source line, at its own indentation), `None` for plain code.
+fn traceback_decoration(line: &str) -> Option<String> {
+    static LOCATION: LazyLock<Regex> = LazyLock::new(|| re(r"^[\w./-]+\.py:\d+: \w+"));
+    // pytest prints source four columns in, the failing line with `>` in the first.
+    if let Some(code) = line.strip_prefix(">   ") {
+        return Some(code.to_string()).filter(|c| !c.is_empty());
+    }
+    let t = line.trim();
+    let carets = !t.is_empty() && t.chars().all(|c| matches!(c, '^' | '~'));
+    let error = line.starts_with("E   ") || line == "E";
+    (carets || error || LOCATION.is_match(line)).then(String::new)
+}
+
+/// Text with pytest's traceback decoration removed (see [`traceback_decoration`]).
+fn undecorate(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        match traceback_decoration(line) {
+            Some(code) if code.is_empty() => {}
+            Some(code) => {
+                out.push_str(&code);
+                out.push('\n');
+            }
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    // The blank line pytest leaves before its location line goes with it.
+    let trimmed = out.trim_end_matches('\n').len();
+    out.truncate(trimmed);
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    out
 }
 
 /// A line that stands for lines left out: `...`, `…`, `# ...`, `// ...`, and the
@@ -853,7 +957,9 @@ mod tests {
         let reply = "a.py\n<<<<<<< SEARCH\nx\n=======\ny\n";
         assert!(matches!(parse_reply(reply), Err(EditError::Malformed(_))));
         let reply = "<<<<<<< SEARCH\nx\n=======\ny\n>>>>>>> REPLACE\n";
-        assert!(matches!(parse_reply(reply), Err(EditError::Malformed(_))), "no path named");
+        assert_eq!(parse_reply(reply).unwrap()[0].path(), UNNAMED, "no path named: placed by its SEARCH text");
+        let reply = "<<<<<<< SEARCH\n=======\nnew file\n>>>>>>> REPLACE\n";
+        assert!(matches!(parse_reply(reply), Err(EditError::Malformed(_))), "a new file must be named");
     }
 
     #[test]
@@ -992,13 +1098,34 @@ mod tests {
             parse_reply(echo_after).unwrap(),
             vec![Edit::WholeFile { path: UNNAMED.into(), content: "A = 2\n".into() }]
         );
+        // The path as a comment on the block's first line.
+        let commented = "Fix:\n```python\n# calc.py\ndef add(a, b):\n    return a + b\n```\n";
+        assert_eq!(
+            parse_reply(commented).unwrap(),
+            vec![Edit::WholeFile { path: "calc.py".into(), content: "def add(a, b):\n    return a + b\n".into() }]
+        );
+        // The language on the first line of a bare fence, then the path as a comment.
+        let spelled = "Fix:\n```\npython\n# calc.py\ndef add(a, b):\n    return a + b\n```\n";
+        assert_eq!(
+            parse_reply(spelled).unwrap(),
+            vec![Edit::WholeFile { path: "calc.py".into(), content: "def add(a, b):\n    return a + b\n".into() }]
+        );
+        // The path in place of the SEARCH word.
+        let marked = "Fix:\n```\n<<<<<<< calc.py\n    return a * b\n=======\n    return a + b\n>>>>>>> calc.py\n```\n";
+        assert_eq!(parse_reply(marked).unwrap()[0].path(), "calc.py");
+        // A block with no path is unnamed; the format's placeholders in it are an echo.
+        let bare_block =
+            "Replace:\n```\n<<<<<<< SEARCH\n    return a * b\n=======\n    return a + b\n>>>>>>> REPLACE\n```\n";
+        assert_eq!(parse_reply(bare_block).unwrap()[0].path(), UNNAMED);
+        let bare_echo = "Replace:\n```\n<<<<<<< SEARCH\n(copy here, exactly, the current lines of grades.py)\n=======\n(the corrected lines)\n>>>>>>> REPLACE\n```\n";
+        assert!(matches!(parse_reply(bare_echo), Err(EditError::EchoedExample(_))));
         // The placeholder alone, named or not, is still an echo.
         let bare = "Fix:\n```python\n(every line of the corrected grades.py)\n```\n";
         assert!(matches!(parse_reply(bare), Err(EditError::EchoedExample(_))));
         let echo = "access.py\n```python\n(every line of the corrected access.py)\n```\n";
         assert!(matches!(parse_reply(echo), Err(EditError::EchoedExample(_))));
         // Three bare blocks: which is old and which new is a guess, so nothing.
-        let three = "```\na\n```\n```\nb\n```\n```\nc\n```\n";
+        let three = "```\nx = 1\n```\n```\nx = 2\n```\n```\nx = 3\n```\n";
         assert_eq!(parse_reply(three), Err(EditError::NoEdits));
     }
 
@@ -1017,6 +1144,12 @@ mod tests {
         let js = "class Cart {\n  total(items) {\n    let s = 0;\n    for (const i of items) {\n      s -= i;\n    }\n    return s;\n  }\n\n  count() {\n    return 0;\n  }\n}\n";
         let snippet = "total(items) {\n  let s = 0;\n  for (const i of items) {\n    s += i;\n  }\n  return s;\n}\n";
         assert_eq!(replace_definition(js, snippet).unwrap(), js.replace("s -= i", "s += i"));
+        // A class given with a few of its methods is no rewrite of the class.
+        let class: String = std::iter::once("class Shop:\n".to_string())
+            .chain((0..8).map(|i| format!("    def m{i}(self):\n        return {i}\n\n")))
+            .collect();
+        let file = format!("\"\"\"Shop.\"\"\"\n\n{class}");
+        assert_eq!(replace_definition(&file, "class Shop:\n    def m0(self):\n        return 9\n"), None);
         // Not a definition, or one the file has twice: no guess.
         assert_eq!(replace_definition(&file, "x = 1\ny = 2\n"), None);
         let twice = "def f():\n    return 1\n\n\nclass A:\n    def f():\n        return 2\n";
@@ -1027,5 +1160,35 @@ mod tests {
             apply(&parse_reply(lazy).unwrap(), one("grades.py", &file)),
             Err(EditError::Truncated { .. })
         ));
+    }
+
+    #[test]
+    fn lines_copied_from_a_traceback_or_fixed_in_both_halves_still_apply() {
+        let file = "def avg(r):\n    if r is None:\n        return 0.0\n    return round(sum(r) / len(r), 1)\n";
+        // pytest's decoration around the failing line (Qwen2.5-Coder-1.5B copied it into both halves).
+        let reply = "survey.py\n<<<<<<< SEARCH\n    if r is None:\n        return 0.0\n>       return round(sum(r) / len(r), 1)\n                     ^^^^^^^^^^^^^^\nE       ZeroDivisionError: division by zero\n\nsurvey.py:4: ZeroDivisionError\n=======\n    if not r:\n        return 0.0\n>       return round(sum(r) / len(r), 1)\n                     ^^^^^^^^^^^^^^\nE       ZeroDivisionError: division by zero\n\nsurvey.py:4: ZeroDivisionError\n>>>>>>> REPLACE\n";
+        let out = apply(&parse_reply(reply).unwrap(), one("survey.py", file)).unwrap();
+        assert_eq!(out[0].1, file.replace("if r is None:", "if not r:"));
+        // The fixed lines in both halves: read as the new text of the lines they match.
+        let both = "survey.py\n<<<<<<< SEARCH\ndef avg(r):\n    if not r:\n        return 0.0\n=======\ndef avg(r):\n    if not r:\n        return 0.0\n>>>>>>> REPLACE\n";
+        let out = apply(&parse_reply(both).unwrap(), one("survey.py", file)).unwrap();
+        assert_eq!(out[0].1, file.replace("if r is None:", "if not r:"));
+        // Identical halves that match nowhere closely enough are still not found.
+        let far = "survey.py\n<<<<<<< SEARCH\nx = 1\ny = 2\n=======\nx = 1\ny = 2\n>>>>>>> REPLACE\n";
+        assert!(apply(&parse_reply(far).unwrap(), one("survey.py", file)).is_err());
+    }
+
+    #[test]
+    fn a_first_function_alone_is_that_function_and_a_whole_file_is_the_file() {
+        let file = "def sum_to(n):\n    total = 0\n    for i in range(1, n):\n        total += i\n    return total\n\n\ndef squares(n):\n    return [i * i for i in range(n)]\n";
+        let alone = "series.py\n```python\ndef sum_to(n):\n    return n * (n + 1) // 2\n```\n";
+        let out = apply(&parse_reply(alone).unwrap(), one("series.py", file)).unwrap();
+        assert_eq!(
+            out[0].1,
+            "def sum_to(n):\n    return n * (n + 1) // 2\n\n\ndef squares(n):\n    return [i * i for i in range(n)]\n"
+        );
+        let whole = format!("series.py\n```python\n{}```\n", file.replace("range(1, n)", "range(1, n + 1)"));
+        let out = apply(&parse_reply(&whole).unwrap(), one("series.py", file)).unwrap();
+        assert_eq!(out[0].1, file.replace("range(1, n)", "range(1, n + 1)"));
     }
 }

@@ -418,10 +418,11 @@ async fn real_reply_shapes_are_applied_or_refused_safely() {
     assert!(r["diagnosis"].as_str().unwrap().starts_with("Cause:"), "{}", r["diagnosis"]);
     // One call per attempt: no separate diagnosis call.
     assert_eq!(r["llm_calls"], 3);
-    // The format is shown with the real file and placeholders that cannot be pasted.
+    // The format is described with the real file, with no example block to paste.
     let first = c.server.prompt(0);
     assert!(!first.contains("path/to/"), "{first}");
-    assert!(first.contains("grades.py\n<<<<<<< SEARCH\n(copy here"), "{first}");
+    assert!(first.contains("the path grades.py on its own line"), "{first}");
+    assert!(!first.contains("(copy here") && !first.contains("(the corrected"), "{first}");
     // The retry after the echo asks for the whole small file.
     assert!(c.server.prompt(1).contains("every line of grades.py"), "{}", c.server.prompt(1));
     c.server.assert_done();
@@ -457,6 +458,11 @@ async fn each_edit_shape_a_real_model_writes_repairs_on_the_first_attempt() {
             "one function as the whole file",
             "Cause: x.\n\nFix:\ngrades.py\n```python\ndef letter_grade(score):\n    \"\"\"Map a numeric score in 0..100 to a letter grade.\n\n    Boundaries are inclusive: a score of exactly 90 is an \"A\".\n    \"\"\"\n    if not 0 <= score <= 100:\n        raise ValueError(f\"score out of range: {score}\")\n    for threshold, letter in GRADE_BOUNDARIES:\n        if score >= threshold:\n            return letter\n    return \"F\"\n```\n".to_string(),
         ),
+        (
+            "path in the markers",
+            "Fix:\n```\n<<<<<<< grades.py\n        if score > threshold:\n=======\n        if score >= threshold:\n>>>>>>> grades.py\n```\n".to_string(),
+        ),
+        ("path as a comment", format!("Fix:\n```python\n# grades.py\n{fixed}```\n")),
         ("path inside the fence", format!("Fix:\n```python\ngrades.py\n```python\n{fixed}```\n")),
         ("whole small file", format!("Cause: the comparison drops boundary scores.\n\ngrades.py\n```python\n{fixed}```\n")),
     ];
@@ -504,5 +510,44 @@ async fn a_wrong_path_whose_search_text_fits_two_suspect_files_is_refused() {
     assert!(detail.contains("units.py does not exist"), "{detail}");
     assert!(detail.contains("is in 2 files") && detail.contains("refusing to guess"), "{detail}");
     assert_eq!(snapshot(ws.path()), before, "neither file is touched");
+    server.assert_done();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_test_failure_is_located_and_repaired() {
+    // node's own runner prints TAP when not on a terminal: the failure, its test
+    // file and the source it tests (cart.test.js -> cart.js) are read from it.
+    let name = "a_node_test_failure_is_located_and_repaired";
+    let has_node = std::process::Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !has_node {
+        assert!(std::env::var_os("CI").is_none(), "{name}: node is required in CI");
+        eprintln!("SKIP {name}: node is not installed");
+        return;
+    }
+    let ws = tempfile::tempdir().unwrap();
+    let source = "function total(items) {\n  let sum = 0;\n  for (const item of items) {\n    sum -= item.price * item.qty;\n  }\n  return sum;\n}\n\nmodule.exports = { total };\n";
+    for (rel, text) in [
+        ("package.json", "{\"name\": \"cart\", \"version\": \"1.0.0\"}\n"),
+        ("cart.js", source),
+        (
+            "cart.test.js",
+            "const test = require('node:test');\nconst assert = require('node:assert');\nconst { total } = require('./cart.js');\n\ntest('total adds prices times quantities', () => {\n  assert.strictEqual(total([{ price: 2, qty: 3 }, { price: 1, qty: 1 }]), 7);\n});\n",
+        ),
+    ] {
+        std::fs::write(ws.path().join(rel), text).unwrap();
+    }
+    let reply = "Cause: total subtracts.\n\ncart.js\n<<<<<<< SEARCH\n    sum -= item.price * item.qty;\n=======\n    sum += item.price * item.qty;\n>>>>>>> REPLACE\n";
+    let server = ModelServer::start(vec![text(reply)]).await;
+    let mut owned = model_env(&server);
+    owned.push(("DIAGNOSIS_CALL", "combined".to_string()));
+    let wsp = ws.path().display().to_string();
+    let args = ["fix", "--json", "--workspace", wsp.as_str(), "--", "node", "--test"];
+    let out = self_heal(&args, &env_refs(&owned), ws.path()).await;
+    let r = out.json();
+    assert_eq!(r["status"], "repaired", "{r:#}\n{}", out.stderr);
+    assert_eq!(r["framework"], "node:test");
+    assert_eq!(r["failures"][0]["test"], "total adds prices times quantities");
+    assert_eq!(r["suspects"][0]["path"], "cart.js", "{}", r["suspects"]);
+    assert_eq!(file(ws.path(), "cart.js"), source.replace("sum -=", "sum +="));
     server.assert_done();
 }

@@ -23,6 +23,7 @@ mod errors;
 mod frames;
 mod jest;
 mod mocha;
+mod node;
 mod records;
 mod tsc;
 mod vitest;
@@ -60,6 +61,8 @@ enum Mode {
     Vitest,
     /// The numbered list after `N failing`.
     Mocha,
+    /// A `not ok` block of node's test runner.
+    Node,
 }
 
 /// Reads JavaScript and TypeScript test and build output, one line at a time.
@@ -78,6 +81,7 @@ pub struct JavaScriptParser {
     /// The test file of the last Jest `FAIL` line.
     suite: Option<String>,
     mocha: MochaList,
+    node: node::NodeBlock,
     vitest_file: Option<String>,
     /// Vitest `×` lines as (id, name printed, file), for tests that got no `FAIL` block.
     crosses: Vec<(String, String, Option<String>)>,
@@ -156,6 +160,9 @@ impl JavaScriptParser {
         if let Some(wanted) = self.vitest_listing(trimmed, line, paths) {
             return wanted;
         }
+        if let Some(wanted) = self.node_line(trimmed, line) {
+            return wanted;
+        }
         self.tsc_line(line, paths);
         false
     }
@@ -197,7 +204,21 @@ impl LogParser for JavaScriptParser {
     /// The counts lines `Tests:` (Jest) and `Tests  ` (Vitest) are no triggers at
     /// all: each comes right after its head, which asks for the next line.
     fn triggers(&self) -> &'static [&'static str] {
-        &["●", "FAIL", "t Suites:", "t Files", "passing", " failing", " pending", "r TS", "× ", "❯ "]
+        &[
+            "●",
+            "FAIL",
+            "t Suites:",
+            "t Files",
+            "passing",
+            " failing",
+            " pending",
+            "r TS",
+            "× ",
+            "❯ ",
+            "not ok ",
+            "# pass ",
+            "# fail ",
+        ]
     }
 
     fn score(&self) -> u32 {
@@ -211,6 +232,7 @@ impl LogParser for JavaScriptParser {
             Mode::Jest => self.jest(line, paths),
             Mode::Vitest => self.vitest(line, paths),
             Mode::Mocha => self.mocha(line, paths),
+            Mode::Node => self.node(line, paths),
         };
         if taken {
             return self.mode != Mode::Idle;
@@ -276,6 +298,8 @@ mod tests {
             "src/a.ts:1:2 - error TS2304: x",
             " ❯ src/a.test.ts (2 tests | 1 failed)",
             "   × s > t",
+            "not ok 1 - adds",
+            "# fail 1",
         ];
         for line in lines {
             assert!(triggers.iter().any(|t| line.contains(t)), "{line}");

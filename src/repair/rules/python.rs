@@ -380,7 +380,10 @@ fn known_modules(ws: &Path) -> Vec<String> {
 /// workspace's code runs only where validation runs it).
 fn stdlib_names(module: &str) -> Option<Vec<String>> {
     static MODULE: LazyLock<Regex> = LazyLock::new(|| re(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$"));
-    if !MODULE.is_match(module) {
+    // Modules whose import does something (opens a browser, prints, starts a GUI).
+    const ACTIVE: [&str; 8] =
+        ["antigravity", "this", "idlelib", "tkinter", "turtle", "turtledemo", "__hello__", "__phello__"];
+    if !MODULE.is_match(module) || ACTIVE.contains(&module.split('.').next().unwrap_or("")) {
         return None;
     }
     let code = "import importlib, sys\n\
@@ -399,8 +402,28 @@ fn python_lines(code: &str, arg: Option<&str>) -> Vec<String> {
     if let Some(path) = std::env::var_os("PATH") {
         cmd.env("PATH", path);
     }
-    let out = cmd.stdin(std::process::Stdio::null()).stderr(std::process::Stdio::null()).output();
-    out.map(|o| String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect()).unwrap_or_default()
+    cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null());
+    let Ok(mut child) = cmd.spawn() else { return Vec::new() };
+    // A few seconds at most: an import that hangs costs the rule, not the run.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Vec::new();
+            }
+        }
+    }
+    let mut out = String::new();
+    if let Some(mut stdout) = child.stdout.take() {
+        let _ = std::io::Read::read_to_string(&mut std::io::Read::take(&mut stdout, 1 << 20), &mut out);
+    }
+    out.lines().map(str::to_string).collect()
 }
 
 fn module_not_found(f: &Failure, ws: &Path) -> Option<RuleFix> {
@@ -594,6 +617,7 @@ mod tests {
         assert_eq!(stdlib_names("selfheal_not_stdlib"), None);
         assert!(!marker.exists(), "a non-stdlib module was imported");
         assert_eq!(stdlib_names("os; import subprocess"), None);
+        assert_eq!(stdlib_names("antigravity"), None, "an import that opens a browser is never run");
         assert_eq!(stdlib_names("../x"), None);
         std::fs::remove_file(std::env::temp_dir().join("selfheal_not_stdlib.py")).ok();
     }
