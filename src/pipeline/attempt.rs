@@ -163,9 +163,16 @@ pub(super) fn build_patch(
             } else if edits::needs_existing_file(edit) {
                 retarget(edit, &rel, policy, suspects)?
             } else {
-                // A whole file under a near-miss name ("Calc.py") is the suspect it
-                // plainly rewrites; one that resembles none is a new file.
-                retarget(edit, &rel, policy, suspects).unwrap_or(rel)
+                // A whole file under a near-miss name ("Calc.py", "src/calc.py" for
+                // calc.py) is the suspect it plainly rewrites; else it is a new file.
+                let name = |p: &str| p.rsplit('/').next().unwrap_or(p).to_lowercase();
+                let same_name: Vec<String> = suspects.iter().filter(|s| name(s) == name(&rel)).cloned().collect();
+                match edit {
+                    Edit::WholeFile { .. } if !same_name.is_empty() => {
+                        retarget(edit, &rel, policy, &same_name).unwrap_or(rel)
+                    }
+                    _ => rel,
+                }
             }
         };
         let abs = policy.absolute(&rel);
@@ -229,10 +236,25 @@ fn retarget(
     let read = |rel: &str| std::fs::read_to_string(policy.absolute(rel)).ok();
     /// How much of a suspect a whole file must keep to be taken for its new text.
     const RESEMBLES: f32 = 0.5;
+    /// Suspects larger than this are not read to place an edit.
+    const MAX_SUSPECT_BYTES: u64 = 2 * 1024 * 1024;
+    // An edit with no text to match (one that only inserts) fits every file: no place for it.
+    let anchored = match edit {
+        Edit::SearchReplace { search, .. } => !search.trim().is_empty(),
+        Edit::Diff { hunks, .. } => hunks.iter().any(|h| h.old.iter().any(|l| !l.trim().is_empty())),
+        Edit::WholeFile { content, .. } => !content.trim().is_empty(),
+    };
+    if !anchored {
+        return Err((
+            AttemptOutcome::DidNotApply,
+            format!("{named:?} does not exist, and the edit holds no text to place it by"),
+        ));
+    }
     let mut matches: Vec<String> = Vec::new();
     for candidate in suspects {
         let Ok(rel) = policy.check(candidate) else { continue };
-        if rel == named || matches.contains(&rel) || !policy.absolute(&rel).is_file() {
+        let small = std::fs::metadata(policy.absolute(&rel)).is_ok_and(|m| m.is_file() && m.len() <= MAX_SUSPECT_BYTES);
+        if rel == named || matches.contains(&rel) || !small {
             continue;
         }
         let fits = match edit {
@@ -283,7 +305,7 @@ fn with_path(edit: &Edit, path: String) -> Edit {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::repair::edits::UNNAMED;
+    use crate::repair::edits::{Hunk, UNNAMED};
 
     fn workspace(files: &[(&str, &str)]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
@@ -347,5 +369,24 @@ mod tests {
         // The same text as the file is no change, so it fits nothing.
         let same = Edit::WholeFile { path: UNNAMED.into(), content: ACCESS.into() };
         assert!(build_patch(&[same], &policy, &suspects()).is_err());
+    }
+
+    #[test]
+    fn an_edit_that_only_inserts_or_names_another_new_file_is_never_moved_onto_a_suspect() {
+        let ws = workspace(&[("access.py", ACCESS)]);
+        let policy = PathPolicy::new(ws.path(), &[], &[]).unwrap();
+        let only = vec!["access.py".to_string()];
+        // A new-file diff is never pasted into the one suspect.
+        let create = Edit::Diff {
+            path: "helpers.py".into(),
+            hunks: vec![Hunk { old_start: 0, old: vec![], new: vec!["def h():".into(), "    return 1".into()] }],
+        };
+        let (_, why) = build_patch(&[create], &policy, &only).unwrap_err();
+        assert!(why.contains("helpers.py does not exist"), "{why}");
+        // A new file whose text resembles a suspect of another name stays a new file.
+        let compat = Edit::WholeFile { path: "access_compat.py".into(), content: ACCESS.replace(">", ">=") };
+        let patch = build_patch(&[compat], &policy, &only).unwrap();
+        assert_eq!(patch.files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), ["access_compat.py"]);
+        assert_eq!(std::fs::read_to_string(ws.path().join("access.py")).unwrap(), ACCESS);
     }
 }

@@ -54,7 +54,8 @@ impl Edit {
 pub fn needs_existing_file(edit: &Edit) -> bool {
     match edit {
         Edit::SearchReplace { search, .. } => !search.trim().is_empty(),
-        Edit::Diff { .. } => true,
+        // Hunks that only insert (`@@ -0,0 +1,2 @@`) create a file.
+        Edit::Diff { hunks, .. } => hunks.iter().any(|h| !h.old.is_empty()),
         Edit::WholeFile { .. } => false,
     }
 }
@@ -202,9 +203,22 @@ fn echoed(edits: &[Edit]) -> Option<String> {
 
 static SEARCH_START: LazyLock<Regex> = LazyLock::new(|| re(r"^\s*<{5,9} ?SEARCH\s*$"));
 static MARKED_START: LazyLock<Regex> = LazyLock::new(|| re(r"^\s*<{5,9} ?(\S+)\s*$"));
+
+/// Extensions of source files: a path written where a marker or a comment is
+/// (`<<<<<<< calc.py`, `# calc.py`) must have one, so a git conflict marker
+/// (`<<<<<<< origin/main`) or a comment (`# v2.0`, `# example.com`) is no path.
+const SOURCE_EXTENSIONS: [&str; 24] = [
+    "py", "pyi", "js", "mjs", "cjs", "jsx", "ts", "tsx", "go", "java", "kt", "rs", "rb", "php", "c", "h", "cc", "cpp",
+    "cs", "swift", "scala", "toml", "yaml", "yml",
+];
+
+/// `path_in`, for a path written where a marker or comment is: only with a source extension.
+fn source_path_in(text: &str) -> Option<String> {
+    path_in(text).filter(|p| p.rsplit_once('.').is_some_and(|(_, ext)| SOURCE_EXTENSIONS.contains(&ext)))
+}
 static DIVIDER: LazyLock<Regex> = LazyLock::new(|| re(r"^\s*={5,9}\s*$"));
 /// `>>>>>>> REPLACE`, or `>>>>>>> calc.py` as some models close a block.
-static REPLACE_END: LazyLock<Regex> = LazyLock::new(|| re(r"^\s*>{5,9} ?(?:REPLACE|[\w./@+-]+)\s*$"));
+static REPLACE_END: LazyLock<Regex> = LazyLock::new(|| re(r"^\s*>{5,9} ?(?:REPLACE|[\w./@+-]+\.\w+)\s*$"));
 static HUNK: LazyLock<Regex> = LazyLock::new(|| re(r"^@@ -(\d+)(?:,\d+)? \+\d+(?:,\d+)? @@"));
 static FENCE: LazyLock<Regex> = LazyLock::new(|| re(r"^\s*(`{3,}|~{3,})\s*(.*)$"));
 static PATHLIKE: LazyLock<Regex> =
@@ -258,11 +272,17 @@ pub const UNNAMED: &str = "";
 /// old and the new text ("Replace ... with ..."), a single block a whole file.
 /// Any other count is ambiguous and yields nothing.
 fn parse_unnamed(lines: &[&str]) -> Vec<Edit> {
-    let mut blocks: Vec<String> = Vec::new();
+    // Each block with the prose before it (since the block before), lower-cased.
+    let mut blocks: Vec<(String, String)> = Vec::new();
     let mut echoes: Vec<String> = Vec::new();
+    let mut prose = String::new();
     let mut i = 0;
     while i < lines.len() {
         let Some(c) = FENCE.captures(lines[i]) else {
+            if prose.len() < 2_000 {
+                prose.push_str(&lines[i].to_lowercase());
+                prose.push(' ');
+            }
             i += 1;
             continue;
         };
@@ -283,21 +303,30 @@ fn parse_unnamed(lines: &[&str]) -> Vec<Edit> {
             .iter()
             .any(|l| [PLACEHOLDER_SEARCH, PLACEHOLDER_REPLACE, PLACEHOLDER_WHOLE].iter().any(|p| l.contains(p)));
         if !named && lang != "diff" && lang != "patch" && body.iter().any(|l| !l.trim().is_empty()) {
-            if placeholder { echoes.push(join_lines(body)) } else { blocks.push(join_lines(body)) }
+            if placeholder {
+                echoes.push(join_lines(body));
+            } else {
+                blocks.push((std::mem::take(&mut prose), join_lines(body)));
+            }
         }
+        prose.clear();
         i = end + 1;
     }
+    // A pair is old and new text only when the prose says so ("Replace: ... with: ...").
+    const OLD: [&str; 7] = ["replace", "change", "current", "before", "old", "original", "instead of"];
+    const NEW: [&str; 7] = ["with", " to", "by", "new", "after", "fixed", "corrected"];
+    let says = |prose: &str, words: &[&str]| words.iter().any(|w| prose.contains(w));
     match blocks.len() {
         // Only the format's placeholder: returned so that it is reported as an echo.
         0 => echoes.into_iter().take(1).map(|content| Edit::WholeFile { path: UNNAMED.to_string(), content }).collect(),
-        1 => vec![Edit::WholeFile { path: UNNAMED.to_string(), content: blocks.remove(0) }],
-        n if n % 2 == 0 => blocks
+        1 => vec![Edit::WholeFile { path: UNNAMED.to_string(), content: blocks.remove(0).1 }],
+        n if n % 2 == 0 && blocks.chunks(2).all(|p| says(&p[0].0, &OLD) && says(&p[1].0, &NEW)) => blocks
             .chunks(2)
-            .filter(|pair| pair[0] != pair[1])
+            .filter(|pair| pair[0].1 != pair[1].1)
             .map(|pair| Edit::SearchReplace {
                 path: UNNAMED.to_string(),
-                search: pair[0].clone(),
-                replace: pair[1].clone(),
+                search: pair[0].1.clone(),
+                replace: pair[1].1.clone(),
             })
             .collect(),
         _ => Vec::new(),
@@ -329,7 +358,7 @@ fn parse_search_replace(lines: &[&str]) -> Result<Vec<Edit>, EditError> {
     let mut i = 0;
     while i < lines.len() {
         // `<<<<<<< SEARCH`, or `<<<<<<< calc.py` (the path in place of the word).
-        let marked = MARKED_START.captures(lines[i]).and_then(|c| path_in(&c[1]));
+        let marked = MARKED_START.captures(lines[i]).and_then(|c| source_path_in(&c[1]));
         if !SEARCH_START.is_match(lines[i]) && marked.is_none() {
             i += 1;
             continue;
@@ -509,8 +538,7 @@ fn parse_whole_files(lines: &[&str]) -> Vec<Edit> {
         // "```python / # calc.py / ...": the path as the block's first line, a comment.
         if path.is_none()
             && let Some(first) = lines.get(start).filter(|_| start < end)
-            && let Some(p) = ["# ", "// "].iter().find_map(|c| first.trim().strip_prefix(c)).and_then(path_in)
-            && p.contains('.')
+            && let Some(p) = ["# ", "// "].iter().find_map(|c| first.trim().strip_prefix(c)).and_then(source_path_in)
         {
             path = Some(p);
             start += 1;
@@ -620,6 +648,27 @@ fn replace_definition(text: &str, snippet: &str) -> Option<String> {
     if new.len() > 2 * region + 10 || (region > 10 && new.len() * 2 < region) {
         return None;
     }
+    // One definition: nothing after its first line at its depth or shallower
+    // (but a closing bracket), and every definition nested in it kept.
+    let top = indent_of(new[0]).len();
+    if new[1..]
+        .iter()
+        .any(|l| !l.trim().is_empty() && indent_of(l).len() <= top && !l.trim_start().starts_with(['}', ')', ']']))
+    {
+        return None;
+    }
+    let nested = |l: &&str| {
+        let t = l.trim_start();
+        ["def ", "async def ", "function ", "func ", "fn "]
+            .iter()
+            .find_map(|k| t.strip_prefix(k))
+            .map(|rest| rest.split(|c: char| !(c.is_alphanumeric() || c == '_')).next().unwrap_or("").to_string())
+    };
+    let inner: Vec<String> = lines[start + 1..end].iter().filter_map(nested).filter(|n| !n.is_empty()).collect();
+    let kept: Vec<String> = new[1..].iter().filter_map(nested).collect();
+    if inner.iter().any(|n| !kept.contains(n)) {
+        return None;
+    }
     // A snippet that also holds most of the rest of the file is the whole file.
     let rest: Vec<&str> =
         lines[..start].iter().chain(&lines[end..]).map(|l| l.trim()).filter(|l| !l.is_empty()).collect();
@@ -670,6 +719,11 @@ fn apply_search_replace(path: &str, text: Option<&str>, search: &str, replace: &
             Err(EditError::Ambiguous { path: path.to_string(), count: 0 })
         };
     }
+    let old_owned: Vec<String> = search.lines().map(str::to_string).collect();
+    let new: Vec<String> =
+        restore_dropped_headers(&old_owned, &replace.lines().map(str::to_string).collect::<Vec<_>>());
+    let restored = join_lines(&new.iter().map(String::as_str).collect::<Vec<_>>());
+    let replace = if new.len() == replace.lines().count() { replace } else { restored.as_str() };
     let count = text.matches(search).count();
     if count == 1 {
         return Ok(text.replacen(search, replace, 1));
@@ -678,7 +732,6 @@ fn apply_search_replace(path: &str, text: Option<&str>, search: &str, replace: &
         return Err(EditError::Ambiguous { path: path.to_string(), count });
     }
     let old: Vec<&str> = search.lines().collect();
-    let new: Vec<String> = replace.lines().map(str::to_string).collect();
     match replace_lines(path, text, &old, &new, None) {
         Err(EditError::NotFound { .. }) if old.iter().any(|l| elision(l)) => replace_elided(path, text, &old, &new),
         // The same text twice, differing from the file in a line or two: the model
@@ -741,8 +794,15 @@ fn undecorate(text: &str) -> String {
 /// `# … (lines elided; …)` marks of self-heal's own prompts.
 fn elision(line: &str) -> bool {
     let t = line.trim();
-    let t = t.strip_prefix('#').or_else(|| t.strip_prefix("//")).unwrap_or(t).trim_start();
-    t.starts_with("...") || t.starts_with('…')
+    match t.strip_prefix('#').or_else(|| t.strip_prefix("//")) {
+        // A comment that starts with an ellipsis: `# ...`, `// ... rest unchanged`.
+        Some(comment) => {
+            let c = comment.trim_start();
+            c.starts_with("...") || c.starts_with('…')
+        }
+        // A bare ellipsis line; `...args` (a JavaScript spread) is code.
+        None => t == "..." || t == "…",
+    }
 }
 
 /// Splits lines at elision marks into the runs between them (empty runs dropped).
@@ -767,15 +827,86 @@ fn replace_elided(path: &str, text: &str, old: &[&str], new: &[String]) -> Resul
     if old_pieces.len() != new_pieces.len() || old_pieces.len() < 2 {
         return Err(EditError::UnmatchedElision { path: path.to_string() });
     }
-    let mut text = text.to_string();
-    for (o, n) in old_pieces.iter().zip(&new_pieces) {
-        let n: Vec<String> = n.iter().map(|l| (*l).to_string()).collect();
-        text = replace_lines(path, &text, o, &n, None)?;
+    // The pieces in their order: the first where it alone matches, each next one
+    // at its nearest match after the one before (white space around lines aside).
+    let lines: Vec<&str> = text.lines().collect();
+    let matches_at = |piece: &[&str], s: usize| {
+        s + piece.len() <= lines.len() && piece.iter().enumerate().all(|(k, l)| lines[s + k].trim() == l.trim())
+    };
+    let mut starts = Vec::with_capacity(old_pieces.len());
+    let mut from = 0;
+    for (n, piece) in old_pieces.iter().enumerate() {
+        let mut found = (from..lines.len()).filter(|&s| matches_at(piece, s));
+        let start = found.next().ok_or_else(|| EditError::NotFound { path: path.to_string() })?;
+        if n == 0 && found.next().is_some() {
+            return Err(EditError::Ambiguous { path: path.to_string(), count: 2 });
+        }
+        starts.push(start);
+        from = start + piece.len();
     }
-    Ok(text)
+    let mut out: Vec<String> = lines.iter().map(|l| (*l).to_string()).collect();
+    for ((o, n), &start) in old_pieces.iter().zip(&new_pieces).zip(&starts).rev() {
+        let owned: Vec<String> = n.iter().map(|l| (*l).to_string()).collect();
+        out.splice(start..start + o.len(), reindent(lines[start], o[0], &owned));
+    }
+    let refs: Vec<&str> = out.iter().map(String::as_str).collect();
+    Ok(rejoin(&refs, text))
+}
+
+/// Whether a line opens a definition (`def`, `class`, `function`, `func`, `fn`).
+fn opens_definition(line: &str) -> bool {
+    let t = line.trim_start();
+    ["def ", "async def ", "class ", "function ", "async function ", "func ", "fn ", "pub fn "]
+        .iter()
+        .any(|k| t.starts_with(k))
+}
+
+/// `new` with the definition header a small model left out of its replacement
+/// put back: where a run of old lines that starts with a `def` (its header,
+/// docstring, ...) is replaced by fewer, deeper-indented lines that do not
+/// repeat the header, the model wrote only the changed body lines, and the
+/// header lines before them are kept. Deleting a header while keeping its
+/// body is never a valid change, so nothing a model meant is lost.
+fn restore_dropped_headers(old: &[String], new: &[String]) -> Vec<String> {
+    use similar::{Algorithm, DiffOp, capture_diff_slices};
+    let ops = capture_diff_slices(Algorithm::Myers, old, new);
+    let mut out: Vec<String> = Vec::with_capacity(new.len());
+    let mut i = 0;
+    while i < ops.len() {
+        let (removed, added) = match (ops[i], ops.get(i + 1)) {
+            (DiffOp::Replace { old_index, old_len, new_index, new_len }, _) => {
+                (old_index..old_index + old_len, new_index..new_index + new_len)
+            }
+            (DiffOp::Delete { old_index, old_len, .. }, Some(DiffOp::Insert { new_index, new_len, .. })) => {
+                i += 1;
+                (old_index..old_index + old_len, *new_index..*new_index + *new_len)
+            }
+            (op, _) => {
+                if let DiffOp::Equal { new_index, len, .. } | DiffOp::Insert { new_index, new_len: len, .. } = op {
+                    out.extend_from_slice(&new[new_index..new_index + len]);
+                }
+                i += 1;
+                continue;
+            }
+        };
+        let (r, n) = (&old[removed], &new[added]);
+        let dropped = n.len() < r.len()
+            && !n.is_empty()
+            && opens_definition(&r[0])
+            && !n.iter().any(|l| l.trim() == r[0].trim())
+            && indent_of(&n[0]).len() > indent_of(&r[0]).len();
+        if dropped {
+            out.extend_from_slice(&r[..r.len() - n.len()]);
+        }
+        out.extend_from_slice(n);
+        i += 1;
+    }
+    out
 }
 
 fn apply_hunk(path: &str, text: &str, hunk: &Hunk) -> Result<String, EditError> {
+    let restored = Hunk { new: restore_dropped_headers(&hunk.old, &hunk.new), ..hunk.clone() };
+    let hunk = &restored;
     if hunk.old.is_empty() {
         // Pure insertion: at the stated line.
         let mut lines: Vec<&str> = text.lines().collect();
@@ -1124,6 +1255,9 @@ mod tests {
         assert!(matches!(parse_reply(bare), Err(EditError::EchoedExample(_))));
         let echo = "access.py\n```python\n(every line of the corrected access.py)\n```\n";
         assert!(matches!(parse_reply(echo), Err(EditError::EchoedExample(_))));
+        // Two bare blocks the prose does not call old and new text: no edit.
+        let unrelated = "The bug:\n```\nreturn a * b\n```\nRun:\n```\npytest -q\n```\n";
+        assert_eq!(parse_reply(unrelated), Err(EditError::NoEdits));
         // Three bare blocks: which is old and which new is a guess, so nothing.
         let three = "```\nx = 1\n```\n```\nx = 2\n```\n```\nx = 3\n```\n";
         assert_eq!(parse_reply(three), Err(EditError::NoEdits));
@@ -1150,6 +1284,11 @@ mod tests {
             .collect();
         let file = format!("\"\"\"Shop.\"\"\"\n\n{class}");
         assert_eq!(replace_definition(&file, "class Shop:\n    def m0(self):\n        return 9\n"), None);
+        // A small class given with one of its methods, or a snippet of two definitions: no splice.
+        let small = "\"\"\"Doc.\"\"\"\n\n\nclass A:\n    def one(self):\n        return 1\n\n    def two(self):\n        return 2\n\n\nX = 1\n";
+        assert_eq!(replace_definition(small, "class A:\n    def one(self):\n        return 9\n"), None);
+        let two = "\"\"\"Doc.\"\"\"\n\n\ndef f():\n    return 1\n\n\ndef g():\n    return 2\n\n\nX = 1\n";
+        assert_eq!(replace_definition(two, "def f():\n    return 1\n\n\ndef g():\n    return 3\n"), None);
         // Not a definition, or one the file has twice: no guess.
         assert_eq!(replace_definition(&file, "x = 1\ny = 2\n"), None);
         let twice = "def f():\n    return 1\n\n\nclass A:\n    def f():\n        return 2\n";
@@ -1190,5 +1329,22 @@ mod tests {
         let whole = format!("series.py\n```python\n{}```\n", file.replace("range(1, n)", "range(1, n + 1)"));
         let out = apply(&parse_reply(&whole).unwrap(), one("series.py", file)).unwrap();
         assert_eq!(out[0].1, file.replace("range(1, n)", "range(1, n + 1)"));
+    }
+
+    #[test]
+    fn a_replacement_that_leaves_out_the_definition_header_keeps_it() {
+        let file = "class Inventory:\n    def add(self, sku, q):\n        \"\"\"Receive q units.\"\"\"\n        assert q < 0, \"positive\"\n        return q\n";
+        let fixed = file.replace("q < 0", "q > 0");
+        // Search/replace: three lines found, one written back (Qwen2.5-Coder-1.5B).
+        let reply = "Fix:\n```\n<<<<<<< inventory.py\n    def add(self, sku, q):\n        \"\"\"Receive q units.\"\"\"\n        assert q < 0, \"positive\"\n=======\n        assert q > 0, \"positive\"\n>>>>>>> REPLACE\n```\n";
+        assert_eq!(apply(&parse_reply(reply).unwrap(), one("inventory.py", file)).unwrap()[0].1, fixed);
+        // The same shape as a diff: the header and docstring removed, one line added.
+        let diff = "--- a/inventory.py\n+++ b/inventory.py\n@@ -1,5 +1,3 @@\n class Inventory:\n-    def add(self, sku, q):\n-        \"\"\"Receive q units.\"\"\"\n-        assert q < 0, \"positive\"\n+        assert q > 0, \"positive\"\n         return q\n";
+        assert_eq!(apply(&parse_reply(diff).unwrap(), one("inventory.py", file)).unwrap()[0].1, fixed);
+        // Deleting a whole definition, or replacing it by one at its own depth, is left as written.
+        let old: Vec<String> = ["def f():", "    return 1"].map(String::from).to_vec();
+        assert_eq!(restore_dropped_headers(&old, &[]), Vec::<String>::new());
+        let flat: Vec<String> = vec!["f = lambda: 1".into()];
+        assert_eq!(restore_dropped_headers(&old, &flat), flat);
     }
 }

@@ -462,6 +462,15 @@ async fn each_edit_shape_a_real_model_writes_repairs_on_the_first_attempt() {
             "path in the markers",
             "Fix:\n```\n<<<<<<< grades.py\n        if score > threshold:\n=======\n        if score >= threshold:\n>>>>>>> grades.py\n```\n".to_string(),
         ),
+        (
+            "fixed lines in both halves",
+            "Fix:\n```\n<<<<<<< grades.py\n    for threshold, letter in GRADE_BOUNDARIES:\n        if score >= threshold:\n            return letter\n=======\n    for threshold, letter in GRADE_BOUNDARIES:\n        if score >= threshold:\n            return letter\n>>>>>>> REPLACE\n```\n".to_string(),
+        ),
+        (
+            "lines copied from the traceback",
+            "grades.py\n<<<<<<< SEARCH\n    for threshold, letter in GRADE_BOUNDARIES:\n>           if score > threshold:\nE           AssertionError\n\ngrades.py:20: AssertionError\n=======\n    for threshold, letter in GRADE_BOUNDARIES:\n        if score >= threshold:\n>>>>>>> REPLACE\n".to_string(),
+        ),
+        ("language line in a bare fence", format!("Fix:\n```\npython\n# grades.py\n{fixed}```\n")),
         ("path as a comment", format!("Fix:\n```python\n# grades.py\n{fixed}```\n")),
         ("path inside the fence", format!("Fix:\n```python\ngrades.py\n```python\n{fixed}```\n")),
         ("whole small file", format!("Cause: the comparison drops boundary scores.\n\ngrades.py\n```python\n{fixed}```\n")),

@@ -105,13 +105,19 @@ impl JavaScriptParser {
             self.end_node(paths);
             return true;
         }
+        // A block that lost its closing `...`: the next test's line ends it.
+        if indent <= keys && (text.starts_with("not ok ") || text.starts_with("ok ") || text.starts_with("# Subtest:"))
+        {
+            self.end_node(paths);
+            return false;
+        }
         if indent <= keys && !text.is_empty() {
             let (key, value) = text.split_once(':').unwrap_or((text, ""));
             let value = value.trim();
             self.node.section = Section::Other;
             match key {
                 "error" if value.starts_with('|') || value.starts_with('>') => self.node.section = Section::Error,
-                "error" => self.node.error.push(scalar(value).to_string()),
+                "error" if self.node.error.len() < MAX_LINES => self.node.error.push(keep(scalar(value))),
                 "stack" if value.starts_with('|') || value.starts_with('>') => self.node.section = Section::Stack,
                 "name" => self.node.name = Some(keep(scalar(value))),
                 "failureType" => self.node.rollup = scalar(value) == "subtestsFailed",
@@ -222,6 +228,17 @@ not ok 3 - later # TODO
 
     #[test]
     fn suites_roll_ups_skips_and_stray_lines_record_nothing() {
+        // A block without its closing `...` ends at the next test.
+        let unclosed = "not ok 1 - first\n  ---\n  error: 'one'\nnot ok 2 - second\n  ---\n  error: 'two'\n  ...\n";
+        let names: Vec<_> = js(unclosed).failures.into_iter().filter_map(|f| f.test).collect();
+        assert_eq!(names, ["first", "second"]);
+        // Scalar errors are bounded too.
+        let mut many = String::from("not ok 1 - x\n  ---\n");
+        for _ in 0..2_000 {
+            many.push_str(&format!("  error: '{}'\n", "y".repeat(10_000)));
+        }
+        many.push_str("  ...\n");
+        assert!(js(&many).failures[0].message.len() <= 10_000);
         let suite = "not ok 1 - cart\n  ---\n  failureType: 'subtestsFailed'\n  error: '1 subtest failed'\n  code: 'ERR_TEST_FAILURE'\n  ...\n";
         assert!(js(suite).failures.is_empty());
         for line in ["not ok 2 - x # SKIP flaky", "not ok - x", "not okay 1 - x", "not ok 1a - x"] {

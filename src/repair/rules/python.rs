@@ -196,8 +196,10 @@ fn attribute_error(f: &Failure, ws: &Path) -> Option<RuleFix> {
             let names = match crate::repair::context::resolve_for(ws, &file, &owner) {
                 Some(module_file) => top_level_names(&std::fs::read_to_string(ws.join(module_file)).ok()?),
                 // Python before 3.12 gives no hint for a module's attribute: a
-                // standard-library module is asked for its names.
-                None => stdlib_names(&owner)?,
+                // standard-library module is asked for its names, when the
+                // failing line does use that attribute.
+                None if text.contains(&format!(".{wrong}")) => stdlib_names(&owner)?,
+                None => return None,
             };
             nearest(&wrong, names.iter().map(String::as_str))?.to_string()
         }
@@ -313,11 +315,17 @@ fn bound_in(source: &str, name: &str, import_line: u32) -> bool {
 
 /// Whether another Python file of the workspace defines `name` at its top level.
 fn defined_elsewhere(ws: &Path, file: &str, name: &str) -> bool {
-    crate::repair::files::FileIndex::new(ws).with_extension("py").iter().filter(|f| f.as_str() != file).any(|f| {
-        std::fs::read_to_string(ws.join(f)).is_ok_and(|s| {
-            DEF_NAME.captures_iter(&s).any(|c| c[1].is_empty() && &c[2] == name)
-                || TOP_ASSIGN.captures_iter(&s).any(|c| &c[1] == name)
-        })
+    /// Files read at most, and their largest size: a huge checkout costs a bounded time.
+    const MAX_FILES: usize = 2_000;
+    const MAX_BYTES: u64 = 1024 * 1024;
+    let files = crate::repair::files::FileIndex::new(ws).with_extension("py");
+    files.iter().filter(|f| f.as_str() != file).take(MAX_FILES).any(|f| {
+        let small = std::fs::metadata(ws.join(f)).is_ok_and(|m| m.is_file() && m.len() <= MAX_BYTES);
+        small
+            && std::fs::read_to_string(ws.join(f)).is_ok_and(|s| {
+                DEF_NAME.captures_iter(&s).any(|c| c[1].is_empty() && &c[2] == name)
+                    || TOP_ASSIGN.captures_iter(&s).any(|c| &c[1] == name)
+            })
     })
 }
 
@@ -383,7 +391,9 @@ fn stdlib_names(module: &str) -> Option<Vec<String>> {
     // Modules whose import does something (opens a browser, prints, starts a GUI).
     const ACTIVE: [&str; 8] =
         ["antigravity", "this", "idlelib", "tkinter", "turtle", "turtledemo", "__hello__", "__phello__"];
-    if !MODULE.is_match(module) || ACTIVE.contains(&module.split('.').next().unwrap_or("")) {
+    // No private or `__main__` part: `venv.__main__` runs venv on import.
+    let private = module.split('.').any(|part| part.starts_with('_'));
+    if !MODULE.is_match(module) || private || ACTIVE.contains(&module.split('.').next().unwrap_or("")) {
         return None;
     }
     let code = "import importlib, sys\n\
@@ -404,13 +414,21 @@ fn python_lines(code: &str, arg: Option<&str>) -> Vec<String> {
     }
     cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null());
     let Ok(mut child) = cmd.spawn() else { return Vec::new() };
+    // Read while it runs (a full pipe would stall it), at most 1 MiB.
+    let reader = child.stdout.take().map(|stdout| {
+        std::thread::spawn(move || {
+            let mut out = String::new();
+            let _ = std::io::Read::read_to_string(&mut std::io::Read::take(stdout, 1 << 20), &mut out);
+            out
+        })
+    });
     // A few seconds at most: an import that hangs costs the rule, not the run.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         match child.try_wait() {
             Ok(Some(_)) => break,
             Ok(None) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(std::time::Duration::from_millis(20))
+                std::thread::sleep(std::time::Duration::from_millis(10))
             }
             _ => {
                 let _ = child.kill();
@@ -419,10 +437,7 @@ fn python_lines(code: &str, arg: Option<&str>) -> Vec<String> {
             }
         }
     }
-    let mut out = String::new();
-    if let Some(mut stdout) = child.stdout.take() {
-        let _ = std::io::Read::read_to_string(&mut std::io::Read::take(&mut stdout, 1 << 20), &mut out);
-    }
+    let out = reader.and_then(|r| r.join().ok()).unwrap_or_default();
     out.lines().map(str::to_string).collect()
 }
 
@@ -618,6 +633,8 @@ mod tests {
         assert!(!marker.exists(), "a non-stdlib module was imported");
         assert_eq!(stdlib_names("os; import subprocess"), None);
         assert_eq!(stdlib_names("antigravity"), None, "an import that opens a browser is never run");
+        assert_eq!(stdlib_names("venv.__main__"), None, "a __main__ module runs on import");
+        assert_eq!(stdlib_names("unittest.__main__"), None);
         assert_eq!(stdlib_names("../x"), None);
         std::fs::remove_file(std::env::temp_dir().join("selfheal_not_stdlib.py")).ok();
     }
