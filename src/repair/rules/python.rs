@@ -578,6 +578,15 @@ mod tests {
             "cannot import name 'load_confg' from 'app.config' (/w/app/config.py)",
         );
         let fix = import_name(&f, ws.path()).unwrap();
+        // Python 3.12 and later add the hint; the rename is the same.
+        let hinted = failure(
+            "main.py",
+            1,
+            FailureKind::Import,
+            "ImportError",
+            "cannot import name 'load_confg' from 'app.config' (/w/app/config.py). Did you mean: 'load_config'?",
+        );
+        assert_eq!(import_name(&hinted, ws.path()).unwrap().edits, fix.edits);
         let Edit::Diff { hunks, .. } = &fix.edits[0] else { panic!("{fix:?}") };
         let changed: Vec<(usize, &str)> = hunks.iter().map(|h| (h.old_start, h.new[0].as_str())).collect();
         assert_eq!(
@@ -661,5 +670,14 @@ mod tests {
                 "    return os.path.join(h, 'x')".into()
             )]
         );
+        // Python 3.12 and later name it themselves: the same fix from the hint alone.
+        let hinted = failure(
+            "paths.py",
+            4,
+            FailureKind::Runtime,
+            "AttributeError",
+            "module 'posixpath' has no attribute 'joinn'. Did you mean: 'join'?",
+        );
+        assert_eq!(attribute_error(&hinted, ws.path()).unwrap().edits, fix.edits);
     }
 }
