@@ -89,7 +89,7 @@ async fn main() {
     );
     let file = std::fs::read_to_string(ws.path().join("inventory.py")).expect("read");
 
-    let raw = RawSettings::from_pairs([("FLAKY_RERUNS", "0"), ("DIAGNOSIS_CALL", "separate")]);
+    let raw = RawSettings::from_pairs([("FLAKY_RERUNS", "0"), ("DIAGNOSIS_CALL", "separate"), ("CANDIDATES", "1")]);
     let settings = Settings::from_raw(&raw).expect("settings");
     let workspace = ws.path().canonicalize().expect("canonical");
     let req = FixRequest {

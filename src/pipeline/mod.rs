@@ -420,13 +420,32 @@ pub fn failure_signature(f: &Failure) -> String {
 
 /// self-heal's own folders inside the workspace (results, log cache), workspace-relative:
 /// never patched, never copied for validation.
+/// What self-heal reads or writes of its own inside the workspace, which no patch
+/// may touch: the results and log folders, the `.env` it reads settings from
+/// (a patch adding `OPENAI_BASE_URL=` there would send the next run's key away),
+/// and the prompt templates it reads.
 fn own_folders(workspace: &Path, results: &Path, settings: &Settings) -> Vec<String> {
     let logs = results_dir(workspace, &settings.logs_dir);
-    [results, logs.as_path()]
-        .iter()
-        .filter_map(|dir| dir.strip_prefix(workspace).ok().map(|p| p.to_string_lossy().to_string()))
+    let cwd = std::env::current_dir().unwrap_or_else(|_| workspace.to_path_buf());
+    let prompts = crate::repair::prompts::Prompts::locate(settings.prompts_dir.as_deref(), &cwd)
+        .map(|p| if p.is_absolute() { p } else { cwd.join(p) });
+    let canonical = workspace.canonicalize().unwrap_or_else(|_| workspace.to_path_buf());
+    let mut own: Vec<String> = [Some(results.to_path_buf()), Some(logs), Some(cwd.join(".env")), prompts]
+        .into_iter()
+        .flatten()
+        .filter_map(|dir| {
+            let dir = dir.canonicalize().unwrap_or(dir);
+            dir.strip_prefix(&canonical)
+                .or_else(|_| dir.strip_prefix(workspace))
+                .ok()
+                .map(|p| p.to_string_lossy().to_string())
+        })
         .filter(|p| !p.is_empty())
-        .collect()
+        .collect();
+    own.push(".env".to_string());
+    own.sort();
+    own.dedup();
+    own
 }
 
 /// Where a run's records go: `RESULTS_DIR`, relative to the workspace unless absolute.

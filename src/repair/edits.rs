@@ -222,7 +222,7 @@ static REPLACE_END: LazyLock<Regex> = LazyLock::new(|| re(r"^\s*>{5,9} ?(?:REPLA
 static HUNK: LazyLock<Regex> = LazyLock::new(|| re(r"^@@ -(\d+)(?:,\d+)? \+\d+(?:,\d+)? @@"));
 static FENCE: LazyLock<Regex> = LazyLock::new(|| re(r"^\s*(`{3,}|~{3,})\s*(.*)$"));
 static PATHLIKE: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^[\w.@+-]+(?:/[\w.@+-]+)*\.[A-Za-z0-9]+$|^[\w.@+-]+(?:/[\w.@+-]+)+$"));
+    LazyLock::new(|| re(r"^[\w.@+-]+(?:/[\w.@+-]+)*\.[A-Za-z0-9]+$|^[\w.@+-]+(?:/[\w.@+-]+)+$|^\.[\w-][\w.-]*$"));
 
 use crate::analysis::re;
 

@@ -3,7 +3,8 @@
 //! Invariants: a path is accepted only when it is relative, has no `..`, no `.git`
 //! component, is not under `.github/` or the results folder, matches
 //! `ALLOWED_PATH_PREFIXES` when that is set, and resolves (through any symlink)
-//! to a location inside the workspace.
+//! to a location inside the workspace that passes the same rules: a committed
+//! link (`wf -> .github/workflows`, `g -> .git`) is judged by where it leads.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -100,44 +101,60 @@ impl PathPolicy {
         if parts.is_empty() {
             return Err(PolicyError::Malformed { path });
         }
+        let rel = parts.join("/");
+        self.judge(&rel, &path)?;
+        // The rules hold for where the path leads too: `wf -> .github/workflows`
+        // makes `wf/x.yml` a workflow file, a link to `.git` makes `g/config` git's.
+        let resolved = self.resolve(&rel).ok_or_else(|| PolicyError::Escapes { path: path.clone() })?;
+        if resolved != rel {
+            self.judge(&resolved, &path)?;
+        }
+        Ok(rel)
+    }
+
+    /// The protected-folder and allowlist rules, for one workspace-relative path.
+    fn judge(&self, rel: &str, path: &str) -> Result<(), PolicyError> {
+        let path = path.to_string();
+        let parts: Vec<&str> = rel.split('/').collect();
         if parts.contains(&".git") {
             return Err(PolicyError::Protected { path, reason: "files under .git/ are never patched" });
         }
         if parts[0] == ".github" {
             return Err(PolicyError::Protected { path, reason: "workflow files under .github/ are never patched" });
         }
-        let rel = parts.join("/");
-        if self.protected.iter().any(|p| under(&rel, p)) {
+        if self.protected.iter().any(|p| under(rel, p)) {
             return Err(PolicyError::Protected {
                 path,
-                reason: "self-heal's results and log folders are never patched",
+                reason: "self-heal's own settings (.env), prompts, results and log folders are never patched",
             });
         }
-        if !self.allowed.is_empty() && !self.allowed.iter().any(|p| under(&rel, p)) {
+        if !self.allowed.is_empty() && !self.allowed.iter().any(|p| under(rel, p)) {
             return Err(PolicyError::NotAllowed { path, allowed: self.allowed.join(",") });
         }
-        self.check_resolution(&rel).map_err(|()| PolicyError::Escapes { path })?;
-        Ok(rel)
+        Ok(())
     }
 
-    /// Walks the path from the root; every component that exists must resolve inside the root.
-    fn check_resolution(&self, rel: &str) -> Result<(), ()> {
+    /// Where `rel` leads, workspace-relative, through every symlink among its
+    /// components (the deepest part that exists, resolved, then the rest);
+    /// `None` when that is outside the workspace or cannot be resolved (a
+    /// dangling link: where it leads is not known).
+    fn resolve(&self, rel: &str) -> Option<String> {
+        let parts: Vec<&str> = rel.split('/').collect();
+        let mut existing = 0;
         let mut current = self.root.clone();
-        for part in rel.split('/') {
+        for part in &parts {
             current.push(part);
             match std::fs::symlink_metadata(&current) {
-                Ok(meta) if meta.file_type().is_symlink() => {
-                    let resolved = current.canonicalize().map_err(|_| ())?;
-                    if !resolved.starts_with(&self.root) {
-                        return Err(());
-                    }
-                }
-                Ok(_) => {}
-                // The rest does not exist yet: nothing below can be a link.
-                Err(_) => return Ok(()),
+                Ok(_) => existing += 1,
+                Err(_) => break,
             }
         }
-        Ok(())
+        let base = self.root.join(parts[..existing].join("/"));
+        let resolved = if existing == 0 { self.root.clone() } else { base.canonicalize().ok()? };
+        let inside = resolved.strip_prefix(&self.root).ok()?;
+        let mut out: Vec<String> = inside.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+        out.extend(parts[existing..].iter().map(|p| (*p).to_string()));
+        Some(out.join("/"))
     }
 
     /// The absolute path of an accepted workspace-relative path.

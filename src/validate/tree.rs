@@ -76,15 +76,39 @@ fn walk_in(
     Ok(())
 }
 
-/// Copies the workspace at `from` into the empty folder `to`.
+/// Copies the workspace at `from` into the empty folder `to`. An absolute link
+/// into the workspace becomes a relative one, so it points into the copy: a
+/// write through it (a patch under test, the tests themselves) stays in the
+/// copy instead of reaching the live checkout (its `.git`, say).
 pub fn copy(from: &Path, to: &Path, exclude: &[String]) -> Result<(), ValidateError> {
+    let roots: Vec<PathBuf> = [Some(from.to_path_buf()), from.canonicalize().ok()].into_iter().flatten().collect();
     walk(from, exclude, &mut |entry| match entry {
         Entry::Dir(rel) => std::fs::create_dir_all(to.join(rel)).map_err(|e| copy_error(&to.join(rel), e)),
         Entry::File(rel, src) => std::fs::copy(src, to.join(rel)).map(|_| ()).map_err(|e| copy_error(src, e)),
         Entry::Symlink(rel, target) => {
+            let target = within(&roots, rel, &target).unwrap_or(target);
             std::os::unix::fs::symlink(target, to.join(rel)).map_err(|e| copy_error(&to.join(rel), e))
         }
     })
+}
+
+/// The relative form of an absolute link `target` that lies in one of `roots`
+/// (the workspace, as given and canonical), seen from the link at `rel`.
+fn within(roots: &[PathBuf], rel: &Path, target: &Path) -> Option<PathBuf> {
+    if !target.is_absolute() {
+        return None;
+    }
+    let inside = roots.iter().find_map(|r| target.strip_prefix(r).ok())?;
+    let depth = rel.components().count().saturating_sub(1);
+    let mut out = PathBuf::new();
+    for _ in 0..depth {
+        out.push("..");
+    }
+    out.push(inside);
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    Some(out)
 }
 
 /// Packs the workspace into a tar archive (owner root, modes kept).
@@ -199,5 +223,24 @@ mod tests {
         let mut text = String::new();
         entry.read_to_string(&mut text).unwrap();
         assert_eq!(text, "y = 2\n");
+    }
+
+    #[test]
+    fn an_absolute_link_into_the_workspace_points_into_the_copy() {
+        let ws = workspace();
+        let p = ws.path();
+        std::fs::write(p.join(".git/config"), "[core]\n").unwrap();
+        std::os::unix::fs::symlink(p.join(".git"), p.join("g")).unwrap();
+        std::os::unix::fs::symlink(p.join("src"), p.join("src/pkg/up")).unwrap();
+        let to = tempfile::tempdir().unwrap();
+        copy(p, to.path(), &["results".into()]).unwrap();
+        assert_eq!(std::fs::read_link(to.path().join("g")).unwrap(), Path::new(".git"));
+        assert_eq!(std::fs::read_link(to.path().join("src/pkg/up")).unwrap(), Path::new("../../src"));
+        assert_eq!(std::fs::read_link(to.path().join("link")).unwrap(), Path::new("/etc/passwd"), "outside: kept");
+        // A write through the link stays in the copy (whose .git is not copied).
+        assert!(std::fs::write(to.path().join("g/config"), "[core]\n\tfsmonitor = evil\n").is_err());
+        assert_eq!(std::fs::read_to_string(p.join(".git/config")).unwrap(), "[core]\n");
+        std::fs::write(to.path().join("src/pkg/up/new.py"), "y = 2\n").unwrap();
+        assert!(to.path().join("src/new.py").is_file() && !p.join("src/new.py").exists());
     }
 }

@@ -242,6 +242,9 @@ pub fn model_env(server: &ModelServer) -> Vec<(&'static str, String)> {
         // The scripted replies of most tests begin with a diagnosis: the two-call
         // mode. Tests of the one-call mode (the default for small code) set it.
         ("DIAGNOSIS_CALL", "separate".to_string()),
+        // One reply per attempt, as the scripts are written; the default (2)
+        // samples again after a failed validation.
+        ("CANDIDATES", "1".to_string()),
     ]
 }
 
