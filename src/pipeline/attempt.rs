@@ -91,6 +91,18 @@ impl Run<'_> {
         if patch.is_empty() {
             return Err((AttemptOutcome::DidNotApply, "the edits change nothing".to_string()));
         }
+        // What the reviewer is shown is masked; what is written is not. A patch
+        // whose added text masking would change is refused, so no one approves
+        // bytes they could not see (and no secret is ever written by a patch).
+        let diff = patch.unified_diff();
+        let added: Vec<&str> = diff.lines().filter(|l| l.starts_with('+') && !l.starts_with("+++")).collect();
+        let added = added.join("\n");
+        if self.masker.mask(&added) != added {
+            return Err((
+                AttemptOutcome::Refused,
+                "the patch writes text that looks like a secret (a key, a token, a password): refused, since the diff shown for approval would hide it".to_string(),
+            ));
+        }
         honesty::review(&patch, &self.analysis, self.req.settings.allow_test_edits)
             .map_err(|refusal| (AttemptOutcome::TestTampering, refusal.to_string()))?;
         if seen.contains(&patch.unified_diff()) {

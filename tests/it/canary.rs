@@ -11,7 +11,7 @@ use crate::github::{GitHub, TOKEN, git, refs};
 use crate::support::*;
 
 /// Credentials by shape (none of them is a setting's value).
-const SHAPES: [&str; 10] = [
+const SHAPES: [&str; 17] = [
     "ghp_CanaryPersonal0123456789abcdefABCD",
     "gho_CanaryOauth0123456789abcdefABCDEF",
     "ghs_CanaryServer0123456789abcdefABCDE",
@@ -22,6 +22,15 @@ const SHAPES: [&str; 10] = [
     "AKIACANARY0123456789",
     "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.canaryBearer",
     "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAAcanary\n-----END OPENSSH PRIVATE KEY-----",
+    // The shapes the second review found missed.
+    "-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQOYBFcanaryPgpBody0123\n-----END PGP PRIVATE KEY BLOCK-----",
+    "aws_secret_access_key = CanaryAwsSecretKey0123456789abcdefABCDEF",
+    "xoxb-123456789012-CanarySlackToken",
+    "eyJhbGciOiJIUzI1NiJ9.eyJjYW5hcnkiOiJqd3QifQ.CanaryJwtSignature0123",
+    "https://deploy:CanaryUrlPassword0123@git.example.com/app.git",
+    // The model key in base64, and broken across a line.
+    "Y2FuYXJ5LWxpdGVyYWwtbW9kZWwta2V5LTdmM2E5Yg==",
+    "canary-literal-\nmodel-key-7f3a9b",
 ];
 
 /// The model key: a literal with no known shape, so only literal masking hides it.
@@ -33,7 +42,12 @@ fn needles() -> Vec<&'static str> {
         .iter()
         .map(|s| match *s {
             s if s.starts_with("Authorization") => "eyJhbGciOiJIUzI1NiJ9.canaryBearer",
-            s if s.starts_with("-----BEGIN") => "b3BlbnNzaC1rZXktdjEAAAAAcanary",
+            s if s.starts_with("-----BEGIN OPENSSH") => "b3BlbnNzaC1rZXktdjEAAAAAcanary",
+            s if s.starts_with("-----BEGIN PGP") => "lQOYBFcanaryPgpBody0123",
+            s if s.starts_with("aws_") => "CanaryAwsSecretKey0123456789abcdefABCDEF",
+            s if s.starts_with("https://") => "CanaryUrlPassword0123",
+            s if s.starts_with("Y2Fu") => "Y2FuYXJ5LWxpdGVyYWwtbW9kZWwta2V5LTdmM2E5",
+            s if s.starts_with("canary-literal-\n") => "model-key-7f3a9b",
             s => s,
         })
         .collect();

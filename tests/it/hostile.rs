@@ -171,3 +171,26 @@ async fn a_patch_cannot_rewrite_self_heals_own_env_or_prompt_templates() {
     assert_eq!(snapshot(ws), before);
     c.server.assert_done();
 }
+
+/// Attack: a reply adds `# -----BEGIN PRIVATE KEY-----` with no END line above
+/// its payload, so masking hid the rest of the diff from the person approving
+/// it (page, `--json`, PR body) while the payload would be written as is.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stray_private_key_line_cannot_hide_a_payload_from_the_reviewer() {
+    let test = "a_stray_private_key_line_cannot_hide_a_payload_from_the_reviewer";
+    // The real fix, with a payload under a stray BEGIN line: it would pass the tests.
+    let hidden = search_replace(
+        "grades.py",
+        "        if score > threshold:",
+        "        # -----BEGIN PRIVATE KEY-----\n        __import__('os').system('true')\n        if score >= threshold:",
+    );
+    let Some(c) = Case::new(test, "4", vec![text(DIAGNOSIS), text(&hidden)]).await else { return };
+    let before = snapshot(c.ws.path());
+    let out = c.run(&["--max-attempts", "1"], &[]).await;
+    let r = out.json();
+    assert_eq!(r["status"], "not_repaired", "{r:#}");
+    assert_eq!(r["attempt_log"][0]["outcome"], "refused", "{r:#}");
+    assert!(r["attempt_log"][0]["detail"].as_str().unwrap().contains("looks like a secret"), "{r:#}");
+    assert_eq!(snapshot(c.ws.path()), before, "nothing the reviewer could not see was written");
+    c.server.assert_done();
+}
