@@ -384,6 +384,8 @@ pub struct Settings {
     pub diagnosis_call: DiagnosisCall,
     /// `CANDIDATES`: patches asked for per attempt (sequential samples at a temperature).
     pub candidates: u32,
+    /// `MAX_REPLY_BYTES`: the largest model reply used; a larger one is refused.
+    pub max_reply_bytes: usize,
     /// `LOGS_DIR`: where run logs are cached (`<dir>/extracted/<run_id>/`), relative to the workspace unless absolute.
     pub logs_dir: PathBuf,
 }
@@ -485,6 +487,8 @@ impl Settings {
             // 2 by the real-model benchmark: a second sample after a failed patch
             // repaired 14/15 against 13/15 with one, for ~2 s more median time.
             candidates: u32::try_from(raw.number("CANDIDATES", 2, 1)?.min(5)).unwrap_or(2),
+            max_reply_bytes: usize::try_from(raw.number("MAX_REPLY_BYTES", 256 * 1024, 1024)?.min(16 << 20))
+                .unwrap_or(256 * 1024),
         })
     }
 
@@ -546,6 +550,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "LOCK_TIMEOUT",
     "DIAGNOSIS_CALL",
     "CANDIDATES",
+    "MAX_REPLY_BYTES",
     "RUN_ID",
     "VALIDATION_IMAGE",
     "VALIDATION_NETWORK",

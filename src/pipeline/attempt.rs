@@ -61,7 +61,17 @@ impl Run<'_> {
                 if reply.finish_reason.as_deref() == Some("length") {
                     warn!("the model's reply was cut off at its length limit");
                 }
-                Ok(reply.content)
+                let limit = self.req.settings.max_reply_bytes;
+                if reply.content.len() > limit {
+                    // Never stored, re-sent or printed: it ends the model tier here.
+                    call.finish = "refused: too large".to_string();
+                    Err(format!(
+                        "the model's reply is {} bytes, over MAX_REPLY_BYTES ({limit}); it was not used",
+                        reply.content.len()
+                    ))
+                } else {
+                    Ok(reply.content)
+                }
             }
             Err(e) => {
                 call.finish = self.masker.mask(&format!("error: {e}"));
@@ -164,6 +174,17 @@ pub(super) fn build_patch(
 ) -> Result<Patch, (AttemptOutcome, String)> {
     /// Larger files are not patched: a fix never needs to rewrite one, and reading it whole costs memory.
     const MAX_FILE_BYTES: u64 = 2 * 1024 * 1024;
+    /// Files one patch may touch: a repair never needs thousands.
+    const MAX_FILES: usize = 50;
+    let mut named: Vec<&str> = edits.iter().map(Edit::path).collect();
+    named.sort_unstable();
+    named.dedup();
+    if named.len() > MAX_FILES {
+        return Err((
+            AttemptOutcome::Refused,
+            format!("refused: the reply edits {} files, more than the {MAX_FILES} a patch may touch", named.len()),
+        ));
+    }
     let mut checked = Vec::with_capacity(edits.len());
     for edit in edits {
         let rel = if edit.path() == edits::UNNAMED {

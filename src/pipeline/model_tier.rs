@@ -28,6 +28,9 @@ const COMBINED_UP_TO_TOKENS: u64 = 1_500;
 /// The temperature of a request that must not repeat the last answer, and of extra candidates.
 const EXPLORE_TEMPERATURE: f32 = 0.7;
 
+/// The longest diagnosis carried into the patch prompts.
+const MAX_DIAGNOSIS_CHARS: usize = 4_000;
+
 /// How the next patch request is asked.
 #[derive(Debug, Clone, Copy)]
 struct Strategy {
@@ -79,7 +82,8 @@ impl Run<'_> {
             info!(model = %model.describe(), "asking the model for a diagnosis");
             let text = match self.call(model, prompt, "diagnosis", None, 0.0).await {
                 Ok(text) if text.trim().is_empty() => "(the model gave no diagnosis)".to_string(),
-                Ok(text) => self.masker.mask(text.trim()),
+                // Kept within the prompt budget: it goes into every patch request.
+                Ok(text) => crate::analysis::truncate(&self.masker.mask(text.trim()), MAX_DIAGNOSIS_CHARS),
                 Err(e) => return self.fail(e),
             };
             info!("diagnosis: {}", text.lines().next().unwrap_or(""));
@@ -124,7 +128,8 @@ impl Run<'_> {
             }
             seen_replies.push(folded);
             if combined && self.result.diagnosis.is_none() {
-                self.result.diagnosis = compose::diagnosis_of(&reply).map(|d| self.masker.mask(&d));
+                self.result.diagnosis = compose::diagnosis_of(&reply)
+                    .map(|d| crate::analysis::truncate(&self.masker.mask(&d), MAX_DIAGNOSIS_CHARS));
             }
             let edits = match edits::parse_reply(&reply) {
                 Ok(edits) => edits,

@@ -45,6 +45,14 @@ pub enum PolicyError {
         /// The path as proposed.
         path: String,
     },
+    /// Invisible or direction-changing characters, or a new non-ASCII name.
+    #[error(
+        "refused {path:?}: the name holds invisible, direction-changing or non-ASCII characters (a look-alike of another name)"
+    )]
+    LookAlike {
+        /// The path as proposed.
+        path: String,
+    },
     /// Empty, NUL or control characters.
     #[error("refused {path:?}: not a usable file name")]
     Malformed {
@@ -83,6 +91,11 @@ impl PathPolicy {
         if proposed.trim().is_empty() || proposed.chars().any(|c| c.is_control()) {
             return Err(PolicyError::Malformed { path });
         }
+        // Bidirectional controls and invisible characters make a name read as another.
+        let invisible = |c: char| matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}');
+        if proposed.chars().any(invisible) {
+            return Err(PolicyError::LookAlike { path });
+        }
         let unified = proposed.trim().replace('\\', "/");
         let is_drive =
             unified.len() >= 2 && unified.as_bytes()[1] == b':' && unified.as_bytes()[0].is_ascii_alphabetic();
@@ -102,6 +115,11 @@ impl PathPolicy {
             return Err(PolicyError::Malformed { path });
         }
         let rel = parts.join("/");
+        // A new name with non-ASCII letters may be a look-alike (`grаdes.py` with a
+        // Cyrillic `а`) of a real file; existing files keep whatever name they have.
+        if !rel.is_ascii() && std::fs::symlink_metadata(self.root.join(&rel)).is_err() {
+            return Err(PolicyError::LookAlike { path });
+        }
         self.judge(&rel, &path)?;
         // The rules hold for where the path leads too: `wf -> .github/workflows`
         // makes `wf/x.yml` a workflow file, a link to `.git` makes `g/config` git's.
@@ -208,6 +226,38 @@ mod tests {
             assert!(p.check(bad).is_err(), "{bad:?} should be refused");
         }
         assert!(matches!(p.check("..\\x.py"), Err(PolicyError::ParentDir { .. })));
+    }
+
+    #[test]
+    fn look_alike_names_are_refused_but_existing_non_ascii_files_are_not() {
+        let (d, p) = policy(&[]);
+        std::fs::write(d.path().join("src/café.py"), "x = 1\n").unwrap();
+        assert_eq!(p.check("src/café.py").unwrap(), "src/café.py");
+        for bad in ["src/gr\u{430}des.py", "src/a\u{202E}yp.txt", "src/a\u{200B}.py", "\u{FEFF}x.py"] {
+            assert!(matches!(p.check(bad), Err(PolicyError::LookAlike { .. })), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_committed_link_is_judged_by_where_it_leads() {
+        let (d, p) = policy(&["src", "lib"]);
+        let root = d.path();
+        std::fs::create_dir_all(root.join(".github/workflows")).unwrap();
+        std::fs::create_dir_all(root.join(".git")).unwrap();
+        std::os::unix::fs::symlink("../.github/workflows", root.join("src/wf")).unwrap();
+        std::os::unix::fs::symlink(root.join(".git"), root.join("src/g")).unwrap();
+        std::fs::create_dir_all(root.join("results")).unwrap();
+        std::os::unix::fs::symlink("../results", root.join("src/r")).unwrap();
+        std::os::unix::fs::symlink("../outside", root.join("lib")).unwrap();
+        std::os::unix::fs::symlink("missing-target", root.join("src/dangling.py")).unwrap();
+        assert!(matches!(p.check("src/wf/evil.yml"), Err(PolicyError::Protected { .. })));
+        assert!(matches!(p.check("src/g/config"), Err(PolicyError::Protected { .. })));
+        assert!(matches!(p.check("src/r/run.json"), Err(PolicyError::Protected { .. })));
+        assert!(p.check("lib/x.py").is_err(), "a link out of the allowlist");
+        assert!(matches!(p.check("src/dangling.py"), Err(PolicyError::Escapes { .. })));
+        std::os::unix::fs::symlink("pkg", root.join("src/alias")).unwrap();
+        std::fs::create_dir_all(root.join("src/pkg")).unwrap();
+        assert_eq!(p.check("src/alias/m.py").unwrap(), "src/alias/m.py", "a link within the rules is fine");
     }
 
     #[test]

@@ -194,3 +194,45 @@ async fn a_stray_private_key_line_cannot_hide_a_payload_from_the_reviewer() {
     assert_eq!(snapshot(c.ws.path()), before, "nothing the reviewer could not see was written");
     c.server.assert_done();
 }
+
+/// Attack: a 5 MB reply (the review's was 50 MB) became the diagnosis, was
+/// re-sent in every patch request and written to the output and the results.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oversized_reply_is_refused_not_stored_or_resent() {
+    let test = "an_oversized_reply_is_refused_not_stored_or_resent";
+    let flood = format!("Root cause: {}", "A".repeat(5 << 20));
+    let Some(c) = Case::new(test, "4", vec![text(&flood)]).await else { return };
+    let out = c.run(&[], &[]).await;
+    let r = out.json();
+    assert_ne!(r["status"], "repaired", "{}", out.stderr);
+    assert!(r["reason"].as_str().unwrap().contains("over MAX_REPLY_BYTES"), "{}", r["reason"]);
+    assert!(out.stdout.len() < 200_000 && out.stderr.len() < 200_000, "the flood reached the output");
+    for e in c.ws.path().join("results").read_dir().unwrap() {
+        assert!(e.unwrap().metadata().unwrap().len() < 200_000, "the flood reached the results");
+    }
+    assert_eq!(c.server.requests().len(), 1, "the flood was never re-sent");
+    assert!(c.unchanged());
+}
+
+/// Attack: a reply editing thousands of files, and file names that read as
+/// another (a Cyrillic `а` in `grаdes.py`, a right-to-left override).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reply_touching_thousands_of_files_or_look_alike_names_is_refused() {
+    let test = "a_reply_touching_thousands_of_files_or_look_alike_names_is_refused";
+    let many: String = (0..2_000).map(|i| format!("gen/f{i}.py\n```python\nX = {i}\n```\n\n")).collect();
+    let homoglyph = whole_file("gr\u{430}des.py", "def letter_grade(score):\n    return 'A'");
+    let bidi = "--- a/grades\u{202E}yp.py\n+++ b/grades\u{202E}yp.py\n@@ -1 +1 @@\n-x\n+y\n".to_string();
+    let script = vec![text(DIAGNOSIS), text(&many), text(&homoglyph), text(&bidi)];
+    let Some(c) = Case::new(test, "4", script).await else { return };
+    let before = snapshot(c.ws.path());
+    let out = c.run(&["--max-attempts", "3"], &[]).await;
+    let r = out.json();
+    let log = r["attempt_log"].as_array().unwrap();
+    assert_eq!(log.len(), 3, "{r:#}");
+    assert!(log.iter().all(|a| a["outcome"] == "refused"), "{log:#?}");
+    assert!(log[0]["detail"].as_str().unwrap().contains("2000 files"), "{log:#?}");
+    assert!(log[1]["detail"].as_str().unwrap().contains("look-alike"), "{log:#?}");
+    assert!(log[2]["detail"].as_str().unwrap().contains("look-alike"), "{log:#?}");
+    assert_eq!(snapshot(c.ws.path()), before);
+    c.server.assert_done();
+}
