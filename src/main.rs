@@ -243,6 +243,10 @@ async fn main() -> ExitCode {
         Err(e) => return usage_error(&format!("could not read the current folder: {e}")),
     };
     let json = cli.json;
+    // In Actions, untrusted text printed from here on is never read as a workflow
+    // command; `run` without --json stops them itself, after its masks.
+    let own_commands = matches!(cli.command, Command::Run(_)) && !json;
+    let _stopped = if own_commands { None } else { action::runtime::StoppedCommands::stop(false) };
     let work = async {
         match cli.command {
             Command::Fix(args) => fix(args, json, &cwd).await,
@@ -297,8 +301,10 @@ async fn run_ci(args: RunArgs, json: bool, cwd: &Path) -> ExitCode {
     };
     // Workflow commands go to stdout, which --json keeps for the result alone.
     let commands = action::runtime::in_actions() && !json;
+    let mut stopped = None;
     if commands {
         out!("{}", action::runtime::mask_commands(&settings.secret_values()).trim_end());
+        stopped = action::runtime::StoppedCommands::stop(true);
     }
     let opts = action::RunOptions {
         run_id: args.run_id.or(settings.run_id),
@@ -331,6 +337,10 @@ async fn run_ci(args: RunArgs, json: bool, cwd: &Path) -> ExitCode {
                         eprint!("{}", settings_mask(&settings, &summary(fix)));
                     }
                     if commands {
+                        // self-heal's own commands: the diff in a group, the annotation.
+                        if let Some(s) = stopped.take() {
+                            s.resume();
+                        }
                         if let Some(diff) = &fix.diff {
                             out!(
                                 "{}",

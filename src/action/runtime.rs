@@ -18,6 +18,60 @@ pub fn in_actions() -> bool {
     std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
 }
 
+/// Workflow commands stopped (`::stop-commands::<token>`) while untrusted text
+/// (log excerpts, model replies, file and branch names) may be printed: the
+/// runner reads no `::set-output`, `::add-mask::` or `##[...]` line until the
+/// random token resumes them. Dropping it resumes them.
+pub struct StoppedCommands {
+    token: String,
+    to_stdout: bool,
+    resumed: bool,
+}
+
+impl StoppedCommands {
+    /// Stops workflow commands, on standard output or standard error; `None`
+    /// outside GitHub Actions.
+    pub fn stop(to_stdout: bool) -> Option<Self> {
+        if !in_actions() {
+            return None;
+        }
+        let token = crate::secrets::random_hex(16);
+        emit(to_stdout, &format!("::stop-commands::{token}"));
+        Some(Self { token, to_stdout, resumed: false })
+    }
+
+    /// Resumes workflow commands (for self-heal's own, printed next).
+    pub fn resume(mut self) {
+        self.resume_now();
+    }
+
+    fn resume_now(&mut self) {
+        if !self.resumed {
+            self.resumed = true;
+            emit(self.to_stdout, &format!("::{}::", self.token));
+        }
+    }
+}
+
+impl Drop for StoppedCommands {
+    fn drop(&mut self) {
+        self.resume_now();
+    }
+}
+
+fn emit(to_stdout: bool, line: &str) {
+    use std::io::Write as _;
+    if to_stdout {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    } else {
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "{line}");
+        let _ = err.flush();
+    }
+}
+
 /// `::add-mask::` lines for each secret, so the runner hides them in every later log line.
 pub fn mask_commands(secrets: &[String]) -> String {
     secrets.iter().filter(|s| !s.is_empty()).map(|s| format!("::add-mask::{}\n", escape_data(s))).collect()

@@ -117,3 +117,33 @@ async fn analyze_prints_one_json_object() {
     assert_eq!(keys, ["excerpt", "file", "kind", "line", "message", "test"]);
     assert_eq!(r["failures"][1]["test"], "tests/test_calc.py::test_div");
 }
+
+/// Attack: a log line (or a model's diagnosis) holding `::set-output`,
+/// `::add-mask::`, `::stop-commands::` or `##[...]` at the start of a line is
+/// printed into the job log, where the runner would obey it.
+#[tokio::test(flavor = "multi_thread")]
+async fn untrusted_text_in_the_job_log_is_never_read_as_a_workflow_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log.txt");
+    let hostile = "=================================== FAILURES ===================================\n____ test_x ____\n\n    def test_x():\n>       assert False, 'x'\nE       AssertionError: x\n::set-output name=pwned::1\n::add-mask::everything\n##[set-output name=pwned;]1\n::stop-commands::guess\n\ntests/test_x.py:2: AssertionError\n=========================== short test summary info ============================\nFAILED tests/test_x.py::test_x - AssertionError: x\n::set-output name=pwned::2\n========================= 1 failed in 0.01s =========================\n";
+    std::fs::write(&log, hostile).unwrap();
+    for json in [false, true] {
+        let mut args = vec!["analyze"];
+        if json {
+            args.push("--json");
+        }
+        args.push(log.to_str().unwrap());
+        let out = self_heal(&args, &[("GITHUB_ACTIONS", "true")], dir.path()).await;
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let lines: Vec<&str> = out.stderr.lines().collect();
+        let token = lines.first().and_then(|l| l.strip_prefix("::stop-commands::")).expect("commands stopped first");
+        assert!(token.len() >= 32 && token.chars().all(|c| c.is_ascii_hexdigit()), "{token}");
+        assert_eq!(lines.last().copied(), Some(format!("::{token}::").as_str()), "resumed only at the end");
+        assert_eq!(out.stderr.matches(&format!("::{token}::")).count(), 1);
+        // Nothing in stdout can act as a command either.
+        assert!(out.stdout.lines().all(|l| !l.starts_with("::") && !l.starts_with("##[")), "{}", out.stdout);
+    }
+    // Outside Actions nothing is added.
+    let out = self_heal(&["analyze", log.to_str().unwrap()], &[], dir.path()).await;
+    assert!(!out.stderr.contains("::stop-commands::"));
+}
