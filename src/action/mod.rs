@@ -185,6 +185,7 @@ async fn run_or_fail(
         // One run at a time on this repository, from the checkout to the pull request.
         let dir = crate::pipeline::results_dir(&opts.workspace, &settings.results_dir);
         let _lock = crate::report::lock::RunLock::acquire(&dir, settings.lock_timeout).await?;
+        crate::pipeline::recover_interrupted_write(&opts.workspace, &dir);
         let results = crate::report::Results::new(dir, crate::secrets::Masker::new(settings.secret_values()));
         let sha = result.head_sha.clone().unwrap_or_default();
         let done = if sha.is_empty() { 0 } else { results.repairs_of(&sha) };

@@ -253,7 +253,11 @@ pub fn apply(
             Err(e) => return Err(refused(e.to_string())),
         }
     }
-    p.patch().write_to(policy.root()).map_err(|source| ApplyError::Write { id: p.id.clone(), source })?;
+    let journal = store.dir().join(crate::repair::patch::JOURNAL);
+    // A write an earlier crash interrupted is finished or rolled back first.
+    crate::repair::patch::recover(policy.root(), &journal)
+        .map_err(|e| refused(format!("an interrupted write could not be recovered: {e}")))?;
+    p.patch().write_to(policy.root(), &journal).map_err(|source| ApplyError::Write { id: p.id.clone(), source })?;
     p.status = PatchStatus::Applied;
     store.save(&p)?;
     store.audit(&AuditEntry::new(&p, "applied", "apply", &operator(), None))?;

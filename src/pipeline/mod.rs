@@ -448,6 +448,17 @@ fn own_folders(workspace: &Path, results: &Path, settings: &Settings) -> Vec<Str
     own
 }
 
+/// Finishes or rolls back a patch write a crash interrupted (its journal is in
+/// the results folder), before anything reads the workspace. Called under the run lock.
+pub fn recover_interrupted_write(workspace: &Path, results: &Path) {
+    let root = workspace.canonicalize().unwrap_or_else(|_| workspace.to_path_buf());
+    match crate::repair::patch::recover(&root, &results.join(crate::repair::patch::JOURNAL)) {
+        Ok(Some(done)) => tracing::warn!(?done, "an interrupted patch write was recovered"),
+        Ok(None) => {}
+        Err(e) => tracing::warn!("an interrupted patch write could not be recovered: {e}"),
+    }
+}
+
 /// Where a run's records go: `RESULTS_DIR`, relative to the workspace unless absolute.
 pub fn results_dir(workspace: &Path, configured: &Path) -> PathBuf {
     if configured.is_absolute() { configured.to_path_buf() } else { workspace.join(configured) }
@@ -513,6 +524,7 @@ pub async fn fix(
     let results = Results::new(results_dir(&workspace, &settings.results_dir), masker.clone());
     // Two runs on one workspace would patch and record over each other: one at a time.
     let _lock = crate::report::lock::RunLock::acquire(results.dir(), settings.lock_timeout).await?;
+    recover_interrupted_write(&workspace, results.dir());
     let exclude = own_folders(&workspace, results.dir(), settings);
     let model = if settings.model.configured() {
         Some(crate::repair::model::OpenAiModel::new(&settings.model)?)

@@ -37,7 +37,7 @@ impl Run<'_> {
                 return;
             }
         }
-        match patch.write_to(policy.root()) {
+        match patch.write_to(policy.root(), &results.dir().join(crate::repair::patch::JOURNAL)) {
             Ok(()) => {
                 self.result.applied = true;
                 info!(files = ?patch.paths(), "fix written to the workspace");

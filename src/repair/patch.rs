@@ -109,33 +109,173 @@ pub enum WriteError {
     },
 }
 
+/// The journal of a patch being written, in the results folder: a crash
+/// mid-write is finished or rolled back by the next run (see [`recover`]).
+pub const JOURNAL: &str = ".patch-journal.json";
+
+/// What the journal records: each file's final path and the temporary file
+/// holding its new text, and how far the write got.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Journal {
+    /// `staging`: temporaries being written (the workspace is untouched);
+    /// `committing`: every temporary is complete, renames under way.
+    state: String,
+    /// The workspace written to (a results folder may serve several).
+    root: String,
+    entries: Vec<(String, String)>,
+}
+
+/// Writes `journal` atomically (a temporary sibling, synced, renamed).
+fn save_journal(path: &std::path::Path, journal: &Journal) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::Builder::new().prefix(".journal-").tempfile_in(dir)?;
+    let text = serde_json::to_string(journal).map_err(std::io::Error::other)?;
+    std::io::Write::write_all(&mut tmp, text.as_bytes())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// What [`recover`] did with an interrupted write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recovered {
+    /// Every new file was complete: the write was finished.
+    Finished(Vec<String>),
+    /// The write stopped before any file changed: its temporaries were removed.
+    RolledBack(Vec<String>),
+}
+
+/// Finishes or rolls back a patch write that a crash (kill -9, power loss)
+/// interrupted, from its journal in the results folder. `None` when there was none.
+pub fn recover(root: &std::path::Path, journal: &std::path::Path) -> std::io::Result<Option<Recovered>> {
+    let Ok(text) = std::fs::read_to_string(journal) else { return Ok(None) };
+    let Ok(j) = serde_json::from_str::<Journal>(&text) else {
+        // Unreadable: written by no complete run of ours; nothing can be trusted in it.
+        std::fs::remove_file(journal)?;
+        return Ok(None);
+    };
+    if std::path::Path::new(&j.root) != root {
+        // Another workspace's write: its own next run recovers it.
+        return Ok(None);
+    }
+    // Only paths inside the workspace, with no `..`: the journal is ours, but it
+    // sits on disk between runs.
+    let inside = |rel: &str| !rel.split('/').any(|c| c == ".." || c.is_empty()) && !rel.starts_with('/');
+    let paths: Vec<String> = j.entries.iter().map(|(p, _)| p.clone()).collect();
+    for (path, tmp) in &j.entries {
+        if !inside(path) || !inside(tmp) {
+            continue;
+        }
+        let (path, tmp) = (root.join(path), root.join(tmp));
+        if j.state == "committing" {
+            if tmp.exists() {
+                std::fs::rename(&tmp, &path)?;
+            }
+        } else {
+            let _ = std::fs::remove_file(&tmp);
+        }
+    }
+    std::fs::remove_file(journal)?;
+    Ok(Some(if j.state == "committing" { Recovered::Finished(paths) } else { Recovered::RolledBack(paths) }))
+}
+
 impl Patch {
     /// Writes the patch into `root`: every file must still hold its `before`
-    /// contents; each is replaced atomically with its mode kept, and if one
-    /// write fails the ones already written are put back.
-    pub fn write_to(&self, root: &std::path::Path) -> Result<(), WriteError> {
+    /// contents. Every new text goes to a temporary sibling first (synced),
+    /// then all are renamed in one pass; `journal` (in the results folder)
+    /// records the write, so one a crash interrupts is finished or rolled back
+    /// by [`recover`] on the next start, never left half done. If a rename
+    /// fails, the files already renamed are put back.
+    pub fn write_to(&self, root: &std::path::Path, journal: &std::path::Path) -> Result<(), WriteError> {
         for f in &self.files {
             let current = std::fs::read_to_string(root.join(&f.path)).ok();
             if current != f.before {
                 return Err(WriteError::Conflict { path: f.path.clone() });
             }
         }
-        let mut written: Vec<&FileChange> = Vec::new();
-        for f in &self.files {
-            if let Err(source) = write_keeping_mode(&root.join(&f.path), &f.after) {
-                for done in written {
+        let io = |path: &str| {
+            let path = path.to_string();
+            move |source: std::io::Error| WriteError::Io { path: path.clone(), source }
+        };
+        let tag = crate::secrets::random_hex(6);
+        let entries: Vec<(String, String)> = self
+            .files
+            .iter()
+            .map(|f| {
+                let (dir, name) = f.path.rsplit_once('/').map_or(("", f.path.as_str()), |(d, n)| (d, n));
+                let tmp = format!("{}{}.{name}.self-heal-{tag}", dir, if dir.is_empty() { "" } else { "/" });
+                (f.path.clone(), tmp)
+            })
+            .collect();
+        let mut state = Journal { state: "staging".into(), root: root.display().to_string(), entries };
+        // A results folder that cannot take the journal (a full disk) costs the
+        // crash recovery, not the fix: the write goes on, staged and renamed.
+        let journalled = match save_journal(journal, &state) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(
+                    "the patch is written without a journal ({}: {e}); a crash now could leave it half written",
+                    journal.display()
+                );
+                false
+            }
+        };
+        let staged: Result<(), WriteError> = self.files.iter().zip(&state.entries).try_for_each(|(f, (_, tmp))| {
+            write_staged(&root.join(&f.path), &root.join(tmp), &f.after).map_err(io(&f.path))
+        });
+        if let Err(e) = staged {
+            for (_, tmp) in &state.entries {
+                let _ = std::fs::remove_file(root.join(tmp));
+            }
+            if journalled {
+                let _ = std::fs::remove_file(journal);
+            }
+            return Err(e);
+        }
+        state.state = "committing".into();
+        if journalled {
+            save_journal(journal, &state).map_err(io(JOURNAL))?;
+        }
+        let mut renamed: Vec<&FileChange> = Vec::new();
+        for (f, (_, tmp)) in self.files.iter().zip(&state.entries) {
+            if let Err(source) = std::fs::rename(root.join(tmp), root.join(&f.path)) {
+                for done in renamed {
                     let path = root.join(&done.path);
                     let _ = match &done.before {
                         Some(before) => write_keeping_mode(&path, before),
                         None => std::fs::remove_file(&path),
                     };
                 }
+                for (_, tmp) in &state.entries {
+                    let _ = std::fs::remove_file(root.join(tmp));
+                }
+                if journalled {
+                    let _ = std::fs::remove_file(journal);
+                }
                 return Err(WriteError::Io { path: f.path.clone(), source });
             }
-            written.push(f);
+            renamed.push(f);
+        }
+        if journalled {
+            std::fs::remove_file(journal).map_err(io(JOURNAL))?;
         }
         Ok(())
     }
+}
+
+/// Writes `text` to `tmp` with the mode of `path` (0644 for a new file), synced.
+fn write_staged(path: &std::path::Path, tmp: &std::path::Path, text: &str) -> std::io::Result<()> {
+    let mode = std::fs::metadata(path).map(|m| m.permissions()).ok();
+    if let Some(dir) = tmp.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut file = std::fs::File::create(tmp)?;
+    std::io::Write::write_all(&mut file, text.as_bytes())?;
+    file.sync_all()?;
+    let perms = mode.unwrap_or_else(|| std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    std::fs::set_permissions(tmp, perms)?;
+    Ok(())
 }
 
 fn write_keeping_mode(path: &std::path::Path, text: &str) -> std::io::Result<()> {
@@ -167,10 +307,74 @@ mod write_tests {
         let patch = Patch {
             files: vec![FileChange { path: "run.sh".into(), before: Some("old\n".into()), after: "new\n".into() }],
         };
-        patch.write_to(dir.path()).unwrap();
+        patch.write_to(dir.path(), &dir.path().join("results").join(JOURNAL)).unwrap();
         assert_eq!(std::fs::read_to_string(&file).unwrap(), "new\n");
         assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o755);
-        assert!(matches!(patch.write_to(dir.path()), Err(WriteError::Conflict { .. })));
+        assert!(matches!(
+            patch.write_to(dir.path(), &dir.path().join("results").join(JOURNAL)),
+            Err(WriteError::Conflict { .. })
+        ));
         assert_eq!(std::fs::read_to_string(&file).unwrap(), "new\n");
+    }
+
+    #[test]
+    fn a_write_interrupted_after_staging_is_finished_and_one_before_is_rolled_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let journal = root.join("results").join(JOURNAL);
+        std::fs::write(root.join("a.py"), "old a\n").unwrap();
+        let patch = Patch {
+            files: vec![
+                FileChange { path: "a.py".into(), before: Some("old a\n".into()), after: "new a\n".into() },
+                FileChange { path: "pkg/b.py".into(), before: None, after: "new b\n".into() },
+            ],
+        };
+        patch.write_to(root, &journal).unwrap();
+        assert_eq!(std::fs::read_to_string(root.join("pkg/b.py")).unwrap(), "new b\n");
+        assert!(!journal.exists(), "a finished write leaves no journal");
+        let leftovers: Vec<_> = std::fs::read_dir(root)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().contains("self-heal-"))
+            .collect();
+        assert!(leftovers.is_empty());
+        // A crash after every temporary was complete, one rename done: finished.
+        std::fs::write(root.join(".c.py.self-heal-x"), "new c\n").unwrap();
+        std::fs::write(root.join("d.py"), "new d\n").unwrap();
+        let j = Journal {
+            state: "committing".into(),
+            root: root.display().to_string(),
+            entries: vec![("c.py".into(), ".c.py.self-heal-x".into()), ("d.py".into(), ".d.py.self-heal-x".into())],
+        };
+        save_journal(&journal, &j).unwrap();
+        assert_eq!(recover(root, &journal).unwrap(), Some(Recovered::Finished(vec!["c.py".into(), "d.py".into()])));
+        assert_eq!(std::fs::read_to_string(root.join("c.py")).unwrap(), "new c\n");
+        assert!(!root.join(".c.py.self-heal-x").exists() && !journal.exists());
+        // A crash while staging: the temporaries go, the files stay as they were.
+        std::fs::write(root.join(".a.py.self-heal-y"), "half").unwrap();
+        let j = Journal {
+            state: "staging".into(),
+            root: root.display().to_string(),
+            entries: vec![("a.py".into(), ".a.py.self-heal-y".into())],
+        };
+        save_journal(&journal, &j).unwrap();
+        assert!(matches!(recover(root, &journal).unwrap(), Some(Recovered::RolledBack(_))));
+        assert_eq!(std::fs::read_to_string(root.join("a.py")).unwrap(), "new a\n");
+        assert!(!root.join(".a.py.self-heal-y").exists());
+        // A journal naming paths out of the workspace, or another workspace's, moves nothing.
+        let j = Journal {
+            state: "committing".into(),
+            root: root.display().to_string(),
+            entries: vec![("../x".into(), "../y".into())],
+        };
+        save_journal(&journal, &j).unwrap();
+        recover(root, &journal).unwrap();
+        let j = Journal {
+            state: "committing".into(),
+            root: "/elsewhere".into(),
+            entries: vec![("a.py".into(), "b.py".into())],
+        };
+        save_journal(&journal, &j).unwrap();
+        assert_eq!(recover(root, &journal).unwrap(), None);
     }
 }

@@ -236,3 +236,32 @@ async fn a_reply_touching_thousands_of_files_or_look_alike_names_is_refused() {
     assert_eq!(snapshot(c.ws.path()), before);
     c.server.assert_done();
 }
+
+/// Attack: kill -9 in the middle of writing a multi-file patch left some files
+/// new and some old. The write is journalled; the next start finishes it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_patch_write_killed_midway_is_finished_on_the_next_start() {
+    let test = "a_patch_write_killed_midway_is_finished_on_the_next_start";
+    let Some(c) = Case::new(test, "4", vec![]).await else { return };
+    let ws = c.ws.path().canonicalize().unwrap();
+    // The state a kill leaves after staging: the fixed file complete in its
+    // temporary, the journal saying the renames had begun, one rename done.
+    let fixed = c.file(&c.spec.file).replacen(&c.spec.replace, &c.spec.find, 1);
+    std::fs::write(ws.join(".grades.py.self-heal-0a1b2c"), &fixed).unwrap();
+    std::fs::write(ws.join("NOTES.md"), "new notes\n").unwrap();
+    std::fs::create_dir_all(ws.join("results")).unwrap();
+    let journal = serde_json::json!({
+        "state": "committing",
+        "root": ws.display().to_string(),
+        "entries": [["NOTES.md", ".NOTES.md.self-heal-0a1b2c"], ["grades.py", ".grades.py.self-heal-0a1b2c"]],
+    });
+    std::fs::write(ws.join("results/.patch-journal.json"), journal.to_string()).unwrap();
+    let out = c.run(&[], &[]).await;
+    let r = out.json();
+    assert_eq!(r["status"], "nothing_to_fix", "the finished write repaired the tree: {r:#}\n{}", out.stderr);
+    assert!(out.stderr.contains("an interrupted patch write was recovered"), "{}", out.stderr);
+    assert_eq!(c.file("grades.py"), fixed);
+    assert!(!ws.join(".grades.py.self-heal-0a1b2c").exists());
+    assert!(!ws.join("results/.patch-journal.json").exists());
+    assert_eq!(r["llm_calls"], 0);
+}
