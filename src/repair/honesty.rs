@@ -54,6 +54,55 @@ const SKIP_MARKERS: &[&str] = &[
     "#[ignore",
 ];
 
+/// Markers that skip in any file of their language: `pytest.skip()` in a source
+/// module skips every test that imports it.
+const LANGUAGE_SKIP_MARKERS: &[(&str, &[&str])] = &[
+    (
+        ".py",
+        &[
+            "pytest.mark.skip",
+            "pytest.mark.xfail",
+            "pytest.skip(",
+            "pytest.xfail(",
+            "pytest.importorskip(",
+            "unittest.skip",
+            ".skipTest(",
+        ],
+    ),
+    (".go", &["t.Skip(", "t.Skipf(", "t.SkipNow("]),
+    (".java", &["@Disabled", "@Ignore", "Assumptions.assume", "Assume.assume"]),
+];
+
+/// Test-runner configuration: what decides which tests run and how their
+/// failures count (a plugin in `conftest.py` can turn failures into passes).
+/// These are test files for the rules here.
+fn is_runner_config(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    matches!(
+        name,
+        "conftest.py"
+            | "pytest.ini"
+            | "setup.cfg"
+            | "tox.ini"
+            | "pyproject.toml"
+            | ".mocharc.json"
+            | ".mocharc.yml"
+            | ".mocharc.js"
+            | "karma.conf.js"
+    ) || ["jest.config.", "vitest.config.", "jest.setup.", "vitest.setup."].iter().any(|p| name.starts_with(p))
+}
+
+/// An assertion made always true: `assert True or ...`, `assert x or True`.
+fn always_true(line: &str) -> bool {
+    let t = line.trim_start();
+    let Some(rest) = t.strip_prefix("assert ").or_else(|| t.strip_prefix("assert(")) else { return false };
+    let rest = rest.trim();
+    let head = rest.split([',', '#']).next().unwrap_or(rest).trim().trim_end_matches(')');
+    ["True", "1", "not False", "not None"].iter().any(|v| head == *v || head.starts_with(&format!("{v} or ")))
+        || head.ends_with(" or True")
+        || head.contains(" or True ")
+}
+
 /// Markers that let a CI job fail without failing the build, in CI files.
 const CI_MARKERS: &[&str] = &["continue-on-error", "allow_failure"];
 
@@ -85,17 +134,26 @@ pub fn review(patch: &Patch, analysis: &Analysis, allow_test_edits: bool) -> Res
         // Skip markers mean something in tests (and Rust's inline test modules);
         // elsewhere `it.skip(1)` is ordinary code. CI switches only in CI files.
         let ci_file = change.path.ends_with(".yml") || change.path.ends_with(".yaml");
-        let test_file = is_test_path(&change.path);
+        let test_file = is_test_path(&change.path) || is_runner_config(&change.path);
         let rust = change.path.ends_with(".rs");
+        let language = LANGUAGE_SKIP_MARKERS
+            .iter()
+            .filter(|(ext, _)| change.path.ends_with(ext))
+            .flat_map(|(_, markers)| markers.iter());
         let markers = SKIP_MARKERS
             .iter()
             .filter(|m| test_file || (rust && **m == "#[ignore"))
+            .chain(language)
             .chain(CI_MARKERS.iter().filter(|_| ci_file));
         if let Some(marker) = markers.into_iter().find(|m| count_marker(&change.after, m) > count_marker(before, m)) {
             return Err(refuse(change, format!("it adds `{marker}`: a skipped or expected-to-fail test is not a fix")));
         }
-        if !is_test_path(&change.path) {
+        if !test_file {
             continue;
+        }
+        let trivially_true = |text: &str| text.lines().filter(|l| always_true(l)).count();
+        if trivially_true(&change.after) > trivially_true(before) {
+            return Err(refuse(change, "it makes an assertion always true".to_string()));
         }
         if !blamed.iter().any(|b| b == &change.path) {
             return Err(refuse(
@@ -308,5 +366,32 @@ FAILED tests/test_cart.py::test_total - NameError: name 'summ' is not defined
 ";
         let a = analyze(deeper, &PathMapper::default(), Some("python"));
         assert!(blamed_tests(&a).is_empty(), "{:#?}", a.failures);
+    }
+
+    #[test]
+    fn the_second_reviews_bypasses_are_refused() {
+        let analysis = assertion_failure();
+        // pytest.skip() in a source module skips the tests that import it.
+        let source = patch(
+            "grades.py",
+            "def f():\n    return 1\n",
+            "import pytest\npytest.skip('x', allow_module_level=True)\ndef f():\n    return 1\n",
+        );
+        assert!(review(&source, &analysis, false).unwrap_err().reason.contains("pytest.skip("));
+        // Runner configuration is a test file: a conftest plugin or an ini change is refused.
+        for file in ["conftest.py", "tests/conftest.py", "pytest.ini", "setup.cfg", "pyproject.toml", "jest.config.js"]
+        {
+            let config = patch(file, "", "x = 1\n");
+            assert!(review(&config, &analysis, false).is_err(), "{file}");
+        }
+        for line in ["    assert True or total() == 3", "assert x == 1 or True", "assert 1, 'ok'", "assert(True)"] {
+            assert!(always_true(line), "{line}");
+        }
+        for line in ["    assert total() == 3", "assert truth_value", "assert Trueish()", "assert not x"] {
+            assert!(!always_true(line), "{line}");
+        }
+        // `it.skip(1)` in ordinary JavaScript code is still code.
+        let js = patch("src/list.js", "a\n", "a\nit.skip(1)\n");
+        assert!(review(&js, &analysis, false).is_ok());
     }
 }

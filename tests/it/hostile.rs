@@ -265,3 +265,31 @@ async fn a_patch_write_killed_midway_is_finished_on_the_next_start() {
     assert!(!ws.join("results/.patch-journal.json").exists());
     assert_eq!(r["llm_calls"], 0);
 }
+
+/// Attack: the honesty check bypassed by `pytest.skip()` in a source module
+/// (the suite reports "skipped" and exits 0) and by a new `conftest.py` whose
+/// hook turns every failure into a pass.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_skip_in_a_source_file_or_a_runner_plugin_is_not_a_fix() {
+    let test = "a_skip_in_a_source_file_or_a_runner_plugin_is_not_a_fix";
+    let skip = search_replace(
+        "grades.py",
+        "GRADE_BOUNDARIES = [",
+        "import pytest\npytest.skip(\"later\", allow_module_level=True)\nGRADE_BOUNDARIES = [",
+    );
+    let plugin = whole_file(
+        "conftest.py",
+        "import pytest\n\n\n@pytest.hookimpl(hookwrapper=True)\ndef pytest_runtest_makereport(item, call):\n    outcome = yield\n    outcome.get_result().outcome = \"passed\"",
+    );
+    let Some(c) = Case::new(test, "4", vec![text(DIAGNOSIS), text(&skip), text(&plugin)]).await else { return };
+    let before = snapshot(c.ws.path());
+    let out = c.run(&["--max-attempts", "2"], &[]).await;
+    let r = out.json();
+    assert_eq!(r["status"], "not_repaired", "{r:#}");
+    let log = r["attempt_log"].as_array().unwrap();
+    assert_eq!(log.len(), 2, "{log:#?}");
+    assert!(log.iter().all(|a| a["outcome"] == "test_tampering"), "{log:#?}");
+    assert!(log[0]["detail"].as_str().unwrap().contains("pytest.skip("), "{log:#?}");
+    assert_eq!(snapshot(c.ws.path()), before);
+    c.server.assert_done();
+}
