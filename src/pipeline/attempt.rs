@@ -120,6 +120,11 @@ impl Run<'_> {
         }
         info!(files = ?patch.paths(), "validating the patch");
         let run = validator.run(Some(&patch)).await.map_err(|e| (AttemptOutcome::TestsFailed, e.to_string()))?;
+        if run.passed()
+            && let Some(why) = self.tests_lost(&run.output, validator)
+        {
+            return Err((AttemptOutcome::TestTampering, why));
+        }
         if run.passed() {
             info!("the tests pass with the patch");
             self.result.files_changed = patch.paths();
@@ -161,6 +166,43 @@ impl Run<'_> {
             }
         };
         self.result.attempt_log.push(attempt);
+    }
+}
+
+impl Run<'_> {
+    /// Why a passing run is no proof of a fix: more tests skipped (or xfailed)
+    /// than in the failing run before the patch, by the runner's own counts when
+    /// it printed them both times. `None` when they agree or are unknown.
+    fn tests_lost(&self, output: &str, validator: &dyn Validator) -> Option<String> {
+        let before = self.analysis.counts.as_ref()?;
+        let roots = self.roots(validator);
+        // A passing run prints little for detection to go on: read it with the
+        // parser that read the failing run.
+        let language = self.req.settings.log_parser_language.clone().or_else(|| {
+            let framework = self.analysis.framework.as_deref()?;
+            let language = match framework {
+                "pytest" | "unittest" | "python" => "python",
+                "jest" | "mocha" | "vitest" | "node:test" | "tsc" => "javascript",
+                "go" | "go test" => "go",
+                "cargo" | "rust" => "rust",
+                _ => "java",
+            };
+            Some(language.to_string())
+        });
+        let after = crate::analysis::analyze(
+            &super::relativise(output, &roots),
+            &crate::analysis::PathMapper::new(roots),
+            language.as_deref(),
+        )
+        .counts?;
+        // Only skips: "fewer ran" would misfire where a runner counts a test's
+        // failure and its teardown error twice in the failing run.
+        (after.skipped > before.skipped).then(|| {
+            format!(
+                "with it {} test(s) are skipped (or expected to fail) against {} before: a skipped test is not a fix",
+                after.skipped, before.skipped
+            )
+        })
     }
 }
 

@@ -281,15 +281,23 @@ async fn a_skip_in_a_source_file_or_a_runner_plugin_is_not_a_fix() {
         "conftest.py",
         "import pytest\n\n\n@pytest.hookimpl(hookwrapper=True)\ndef pytest_runtest_makereport(item, call):\n    outcome = yield\n    outcome.get_result().outcome = \"passed\"",
     );
-    let Some(c) = Case::new(test, "4", vec![text(DIAGNOSIS), text(&skip), text(&plugin)]).await else { return };
+    // A skip no marker names: caught by the runner's own counts after validation.
+    let hidden = search_replace(
+        "grades.py",
+        "    if not 0 <= score <= 100:",
+        "    raise __import__(\"unittest\").SkipTest(\"later\")\n    if not 0 <= score <= 100:",
+    );
+    let script = vec![text(DIAGNOSIS), text(&skip), text(&plugin), text(&hidden)];
+    let Some(c) = Case::new(test, "4", script).await else { return };
     let before = snapshot(c.ws.path());
-    let out = c.run(&["--max-attempts", "2"], &[]).await;
+    let out = c.run(&["--max-attempts", "3"], &[]).await;
     let r = out.json();
     assert_eq!(r["status"], "not_repaired", "{r:#}");
     let log = r["attempt_log"].as_array().unwrap();
-    assert_eq!(log.len(), 2, "{log:#?}");
+    assert_eq!(log.len(), 3, "{log:#?}");
     assert!(log.iter().all(|a| a["outcome"] == "test_tampering"), "{log:#?}");
     assert!(log[0]["detail"].as_str().unwrap().contains("pytest.skip("), "{log:#?}");
+    assert!(log[2]["detail"].as_str().unwrap().contains("skipped"), "{log:#?}");
     assert_eq!(snapshot(c.ws.path()), before);
     c.server.assert_done();
 }
