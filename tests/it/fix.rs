@@ -494,18 +494,18 @@ async fn a_wrong_path_whose_search_text_fits_two_suspect_files_is_refused() {
     }
     let ws = tempfile::tempdir().unwrap();
     let body = "def half(x):\n    \"\"\"Half of x, rounded down.\"\"\"\n    raise NotImplementedError(\"half\")\n";
-    for (rel, text) in [
-        ("pytest.ini", "[pytest]\n"),
-        ("metric.py", body),
-        ("imperial.py", body),
-        (
-            "tests/test_units.py",
-            "import imperial\nimport metric\n\n\ndef test_metric():\n    assert metric.half(4) == 2\n\n\ndef test_imperial():\n    assert imperial.half(4) == 2\n",
-        ),
-    ] {
-        std::fs::create_dir_all(ws.path().join(rel).parent().unwrap()).unwrap();
-        std::fs::write(ws.path().join(rel), text).unwrap();
-    }
+    write_tree(
+        ws.path(),
+        &[
+            ("pytest.ini", "[pytest]\n"),
+            ("metric.py", body),
+            ("imperial.py", body),
+            (
+                "tests/test_units.py",
+                "import imperial\nimport metric\n\n\ndef test_metric():\n    assert metric.half(4) == 2\n\n\ndef test_imperial():\n    assert imperial.half(4) == 2\n",
+            ),
+        ],
+    );
     let before = snapshot(ws.path());
     let reply = "units.py\n<<<<<<< SEARCH\n    raise NotImplementedError(\"half\")\n=======\n    return x // 2\n>>>>>>> REPLACE\n";
     let server = ModelServer::start(vec![text(reply)]).await;

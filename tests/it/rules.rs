@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::support::fix_without_model;
+use crate::support::{fix_without_model, write_tree};
 
 /// Whether `tool --version`-style `probe` runs; in CI its absence fails the test instead of skipping it.
 fn tool_or_skip(test: &str, tool: &str, probe: &[&str]) -> bool {
@@ -21,15 +21,6 @@ fn tool_or_skip(test: &str, tool: &str, probe: &[&str]) -> bool {
     assert!(std::env::var_os("CI").is_none(), "{test}: `{tool}` is required in CI");
     eprintln!("SKIP {test}: `{tool}` is not installed");
     false
-}
-
-/// Writes `files` (path, text) under `root`.
-fn write_tree(root: &Path, files: &[(&str, &str)]) {
-    for (path, text) in files {
-        let p = root.join(path);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
 }
 
 fn read(root: &Path, path: &str) -> String {

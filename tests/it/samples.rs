@@ -210,18 +210,18 @@ async fn a_misspelt_standard_library_attribute_is_repaired_by_the_rule_tier() {
     }
     let ws = tempfile::tempdir().unwrap();
     let good = "import os\n\n\ndef config_path(home):\n    return os.path.join(home, \".shop\", \"config.toml\")\n";
-    for (rel, text) in [
-        ("pytest.ini", "[pytest]\n".to_string()),
-        ("paths.py", good.replace("os.path.join(", "os.path.joinn(")),
-        (
-            "tests/test_paths.py",
-            "from paths import config_path\n\n\ndef test_config_path():\n    assert config_path(\"/h\") == \"/h/.shop/config.toml\"\n"
-                .to_string(),
-        ),
-    ] {
-        std::fs::create_dir_all(ws.path().join(rel).parent().unwrap()).unwrap();
-        std::fs::write(ws.path().join(rel), text).unwrap();
-    }
+    let broken = good.replace("os.path.join(", "os.path.joinn(");
+    write_tree(
+        ws.path(),
+        &[
+            ("pytest.ini", "[pytest]\n"),
+            ("paths.py", &broken),
+            (
+                "tests/test_paths.py",
+                "from paths import config_path\n\n\ndef test_config_path():\n    assert config_path(\"/h\") == \"/h/.shop/config.toml\"\n",
+            ),
+        ],
+    );
     let r = fix_without_model(ws.path(), &PYTEST, &[]).await;
     assert_eq!(std::fs::read_to_string(ws.path().join("paths.py")).unwrap(), good, "{r:#}");
     assert_eq!(r["files_changed"], serde_json::json!(["paths.py"]));

@@ -271,6 +271,15 @@ pub fn fix_args<'a>(ws: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     args
 }
 
+/// Writes `files` (path, text) under `root`, making folders as needed.
+pub fn write_tree(root: &Path, files: &[(&str, &str)]) {
+    for (path, text) in files {
+        let p = root.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+}
+
 pub fn file(ws: &std::path::Path, rel: &str) -> String {
     std::fs::read_to_string(ws.join(rel)).unwrap()
 }
