@@ -620,11 +620,7 @@ fn replace_definition(text: &str, snippet: &str) -> Option<String> {
         new.pop();
     }
     let head = new.first()?.trim();
-    let opens = ["def ", "async def ", "class ", "function ", "async function ", "func ", "fn ", "pub fn "]
-        .iter()
-        .any(|k| head.starts_with(k))
-        || head.ends_with('{')
-        || head.ends_with(':');
+    let opens = opens_definition(head) || head.ends_with('{') || head.ends_with(':');
     let at: Vec<usize> = (0..lines.len()).filter(|&i| lines[i].trim() == head).collect();
     let [start] = at.as_slice() else { return None };
     if !opens || new.len() < 2 {
